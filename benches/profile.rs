@@ -1,0 +1,101 @@
+//! Benchmarks of the heavy kernels and of whole profiles (issue #2 targets):
+//!
+//! * `gram/hadamard_gram`: the fused Gram kernel (throughput in flop/s: three
+//!   flops per (row pair, feature), lower triangle only);
+//! * `partition/full_route`: one M × M partition (Cholesky, two GEMMs, a
+//!   symmetric eigenproblem; throughput in nominal flop/s);
+//! * `profile/2d_16x16_m500_levels1-3` (target a, without Parquet read) and
+//!   `profile/1d_256_m1000_all_levels` (target b).
+//!
+//! Run: `cargo bench --bench profile`. Target (c) (32×32, M = 1000) takes
+//! seconds per run; it is timed on the release CLI (see README).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use faer::{Mat, Par};
+
+use entangle::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
+use entangle::labels::LabelScheme;
+use entangle::profile::{ProfileInput, ProfileOptions, compute_profile, leaf_columns};
+use entangle::spectrum::PartitionSolver;
+use entangle::synthetic::smooth_field;
+use entangle::tree::{CanonicalTree, Grid};
+
+fn feature_map(rows: usize, shape: &[usize]) -> FeatureMap {
+    let sample = smooth_field(rows, shape, 0.7, 1);
+    let tree = CanonicalTree::new(Grid::new(shape.to_vec()).unwrap());
+    let columns = leaf_columns(&sample, &tree, true);
+    FeatureMap::new(columns.iter().map(Vec::as_slice), rows, 0.085)
+}
+
+fn gram(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gram");
+    for rows in [500usize, 1000] {
+        let map = feature_map(rows, &[64]);
+        let mut out = SymmetricMatrix::zeros(rows);
+        let flops = 3 * 64 * rows * (rows + 1) / 2;
+        group.throughput(Throughput::Elements(flops as u64));
+        group.bench_function(format!("hadamard_gram/m{rows}_64features"), |b| {
+            b.iter(|| hadamard_gram(&map, &[0..64], None, &mut out))
+        });
+    }
+    group.finish();
+}
+
+fn partition(c: &mut Criterion) {
+    let mut group = c.benchmark_group("partition");
+    group.sample_size(10);
+    for rows in [500usize, 1000] {
+        let map = feature_map(rows, &[256]);
+        let mut complement = SymmetricMatrix::zeros(rows);
+        hadamard_gram(&map, &[64..256], None, &mut complement);
+        let weights = vec![vec![1.0; rows]];
+        let solver = PartitionSolver::new(&map, &weights, Par::rayon(0));
+        // Cholesky n³/3, G·L n³ (triangular), Lᵀ·Y n³/3 (lower result), tridiagonalization 4n³/3.
+        let m = rows as u64;
+        group.throughput(Throughput::Elements(3 * m * m * m));
+        group.bench_function(format!("full_route/m{rows}"), |b| {
+            b.iter(|| solver.solve(0..64, &complement).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn profile(rows: usize, shape: &[usize], levels: Option<Vec<usize>>) -> f64 {
+    let sample = smooth_field(rows, shape, 0.7, 2);
+    let n = sample.features;
+    let correlation = Mat::<f64>::zeros(n, n);
+    let options = ProfileOptions {
+        levels,
+        shape: Some(shape.to_vec()),
+        ..ProfileOptions::default()
+    };
+    compute_profile(
+        ProfileInput {
+            rows: rows as u64,
+            sample: &sample,
+            labels: None,
+            scheme: &LabelScheme::Unlabeled,
+            correlation: correlation.as_ref(),
+            warnings: Vec::new(),
+        },
+        &options,
+        &|_, _| {},
+    )
+    .unwrap()
+    .mean_entropy
+}
+
+fn profiles(c: &mut Criterion) {
+    let mut group = c.benchmark_group("profile");
+    group.sample_size(10);
+    group.bench_function("2d_16x16_m500_levels1-3", |b| {
+        b.iter(|| profile(500, &[16, 16], Some(vec![1, 2, 3])))
+    });
+    group.bench_function("1d_256_m1000_all_levels", |b| {
+        b.iter(|| profile(1000, &[256], Some((1..=8).collect())))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, gram, partition, profiles);
+criterion_main!(benches);

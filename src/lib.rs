@@ -1,0 +1,22 @@
+//! entangle: how well a dataset suits locally connected neural networks,
+//! measured by the quantum entanglement of its data tensor under the
+//! canonical partitions of its features (Alexander et al., NeurIPS 2023).
+//!
+//! The core (`tree`, `gram`, `spectrum`, `profile`, `stats`, `sample`,
+//! `labels`) works on plain slices and faer matrices; `io` reads Arrow,
+//! Parquet and CSV into it.
+
+pub mod error;
+pub mod gram;
+pub mod io;
+pub mod labels;
+pub mod profile;
+pub mod progress;
+pub mod sample;
+pub mod spectrum;
+pub mod stats;
+pub mod synthetic;
+pub mod tree;
+
+pub use error::{Error, Result};
+pub use profile::{Profile, ProfileOptions, compute_profile};

@@ -1,0 +1,57 @@
+//! A progress bar on stderr that appears only when stderr is a terminal and
+//! the work has taken more than a second, so quick runs and pipes stay clean.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+const DELAY: Duration = Duration::from_secs(1);
+
+pub struct Progress {
+    bar: ProgressBar,
+    start: Instant,
+    shown: AtomicBool,
+    terminal: bool,
+}
+
+impl Progress {
+    /// A bar for `total` steps (`None`: unknown) described by `message`.
+    pub fn new(total: Option<u64>, message: &str, unit: &str) -> Self {
+        let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
+        let template = if total.is_some() {
+            format!(
+                "{{msg}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}})"
+            )
+        } else {
+            format!("{{msg}} {{human_pos}} {unit} ({{per_sec}})")
+        };
+        if let Ok(style) = ProgressStyle::with_template(&template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(message.to_string());
+        Progress {
+            bar,
+            start: Instant::now(),
+            shown: AtomicBool::new(false),
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Sets the position (and the total, when it becomes known).
+    pub fn set(&self, position: u64, total: Option<u64>) {
+        if let Some(total) = total {
+            self.bar.set_length(total);
+        }
+        self.bar.set_position(position);
+        if self.terminal && !self.shown.load(Ordering::Relaxed) && self.start.elapsed() > DELAY {
+            self.shown.store(true, Ordering::Relaxed);
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

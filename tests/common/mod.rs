@@ -1,0 +1,109 @@
+//! Helpers shared by the integration tests: small Parquet/CSV files and a
+//! runner for the `entangle` binary.
+
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
+use arrow::datatypes::{Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+
+/// Writes a batch as Parquet with the given row-group size.
+pub fn write_parquet(path: &Path, batch: &RecordBatch, row_group_rows: usize) {
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .build();
+    let mut writer =
+        ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), Some(props)).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+}
+
+/// A batch from named columns.
+pub fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), a.null_count() > 0))
+        .collect();
+    RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns.into_iter().map(|c| c.1).collect(),
+    )
+    .unwrap()
+}
+
+/// Smooth deterministic signals: `rows` × `features`, plus a binary label and an id.
+pub fn signal_table(rows: usize, features: usize) -> RecordBatch {
+    let value = |r: usize, j: usize| {
+        let t = j as f64 / features as f64;
+        let a = ((r * 7919) % 101) as f64 / 101.0;
+        let b = ((r * 104729) % 97) as f64 / 97.0;
+        (6.0 * t + 10.0 * a).sin()
+            + b * (3.0 * t).cos()
+            + 0.1 * (((r * 31 + j * 17) % 13) as f64 - 6.0)
+    };
+    let mut columns: Vec<(String, ArrayRef)> = vec![(
+        "id".to_string(),
+        Arc::new(Int64Array::from_iter_values(0..rows as i64)) as ArrayRef,
+    )];
+    for j in 0..features {
+        columns.push((
+            format!("f{j:02}"),
+            Arc::new(Float64Array::from_iter_values(
+                (0..rows).map(|r| value(r, j)),
+            )),
+        ));
+    }
+    columns.push((
+        "label".to_string(),
+        Arc::new(Int64Array::from_iter_values(
+            (0..rows).map(|r| (((r * 7919) % 101) > 50) as i64),
+        )),
+    ));
+    batch(
+        columns
+            .iter()
+            .map(|(n, a)| (n.as_str(), a.clone()))
+            .collect(),
+    )
+}
+
+/// Runs the binary.
+pub fn entangle(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_entangle"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs the binary and expects success; returns stdout.
+pub fn entangle_ok(args: &[&str]) -> String {
+    let out = entangle(args);
+    assert!(
+        out.status.success(),
+        "entangle {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs the binary and expects a clean failure; returns stderr.
+pub fn entangle_err(args: &[&str]) -> String {
+    let out = entangle(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "entangle {args:?} should fail");
+    assert!(
+        !stderr.contains("panicked"),
+        "entangle {args:?} panicked: {stderr}"
+    );
+    stderr
+}
+
+pub fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
