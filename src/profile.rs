@@ -7,14 +7,16 @@
 //! memory is one M × M matrix per tree level.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use faer::{MatRef, Par};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
 use crate::labels::{LabelKey, LabelScheme};
-use crate::spectrum::{Entanglement, PartitionSolver};
+use crate::spectrum::{Entanglement, PartitionSolver, Route, entanglement_of_symmetric, partial_trace, route};
 use crate::stats::surrogate_cuts;
 use crate::tree::{CanonicalTree, Partition};
 
@@ -138,23 +140,20 @@ pub fn entanglement_of_partitions(
     partitions: &[Partition],
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<Vec<Entanglement>>> {
-    let mut walker = TreeWalker {
+    let walker = TreeWalker {
         tree,
         map,
         solver: PartitionSolver::new(map, weights, Par::rayon(0)),
-        wanted: partitions
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.node, i))
-            .collect(),
+        wanted: partitions.iter().enumerate().map(|(i, p)| (p.node, i)).collect(),
         deepest: partitions.iter().map(|p| p.level).max().unwrap_or(0),
-        results: vec![None; partitions.len()],
-        pool: Vec::new(),
+        pool: Mutex::new(Vec::new()),
         progress,
     };
-    walker.visit(0, None)?;
-    Ok(walker
-        .results
+    let mut results: Vec<Option<Vec<Entanglement>>> = vec![None; partitions.len()];
+    for (slot, value) in walker.visit(0, None)? {
+        results[slot] = Some(value);
+    }
+    Ok(results
         .into_iter()
         .map(|r| r.expect("every wanted node is visited"))
         .collect())
@@ -167,40 +166,95 @@ struct TreeWalker<'a> {
     /// Node index → index of its partition in the output.
     wanted: BTreeMap<usize, usize>,
     deepest: usize,
-    results: Vec<Option<Vec<Entanglement>>>,
-    /// Reused M × M buffers (one per tree level in use).
-    pool: Vec<SymmetricMatrix>,
+    /// Reused M × M buffers, so that no hot path allocates (and faults in) 8 MB pages.
+    pool: Mutex<Vec<SymmetricMatrix>>,
     progress: &'a (dyn Fn() + Sync),
 }
 
+type Solved = Vec<(usize, Vec<Entanglement>)>;
+
 impl TreeWalker<'_> {
-    /// Solves `node` (if wanted) given its complement's Gram matrix (`None`
-    /// for the root), then its children.
-    fn visit(&mut self, node: usize, complement: Option<&SymmetricMatrix>) -> Result<()> {
+    /// Solves the wanted nodes in the subtree of `node`, given the node's
+    /// complement Gram matrix (`None` for the root). Children run in parallel.
+    fn visit(&self, node: usize, complement: Option<&SymmetricMatrix>) -> Result<Solved> {
         let info = &self.tree.nodes()[node];
+        if let Some(complement) = complement
+            && route(info.size(), self.map.features(), self.map.rows()) == Route::ExplicitNode
+        {
+            return self.visit_explicit(node, complement);
+        }
+        let mut solved = Vec::new();
         if let Some(&slot) = self.wanted.get(&node) {
             let complement = complement.expect("the root is never a partition");
-            self.results[slot] = Some(self.solver.solve(info.leaves.clone(), complement)?);
+            solved.push((slot, self.solver.solve(info.leaves.clone(), complement)?));
             (self.progress)();
         }
         if info.depth >= self.deepest {
-            return Ok(());
+            return Ok(solved);
         }
         let parent = info.leaves.clone();
-        for &child in &info.children {
-            let leaves = &self.tree.nodes()[child].leaves;
-            // The child's complement: the parent's complement and the siblings.
-            let siblings = [parent.start..leaves.start, leaves.end..parent.end];
-            let mut buffer = self
-                .pool
-                .pop()
-                .unwrap_or_else(|| SymmetricMatrix::zeros(self.map.rows()));
-            hadamard_gram(self.map, &siblings, complement, &mut buffer);
-            let visited = self.visit(child, Some(&buffer));
-            self.pool.push(buffer);
-            visited?;
+        let children: Vec<Solved> = info
+            .children
+            .par_iter()
+            .map(|&child| {
+                let leaves = &self.tree.nodes()[child].leaves;
+                // The child's complement: the parent's complement and the siblings.
+                let siblings = [parent.start..leaves.start, leaves.end..parent.end];
+                let mut buffer = self.take_buffer();
+                hadamard_gram(self.map, &siblings, complement, &mut buffer);
+                let visited = self.visit(child, Some(&buffer));
+                self.pool.lock().expect("pool lock").push(buffer);
+                visited
+            })
+            .collect::<Result<_>>()?;
+        solved.extend(children.into_iter().flatten());
+        Ok(solved)
+    }
+
+    /// A node with 2^|K| ≤ M: one reduced matrix per class gives its spectrum
+    /// and, by partial traces, those of all its descendants, with no further
+    /// M-sized work.
+    fn visit_explicit(&self, node: usize, complement: &SymmetricMatrix) -> Result<Solved> {
+        let root = &self.tree.nodes()[node];
+        let mut wanted_below = Vec::new();
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            let info = &self.tree.nodes()[n];
+            if let Some(&slot) = self.wanted.get(&n) {
+                wanted_below.push((slot, info.leaves.clone()));
+            }
+            if info.depth < self.deepest {
+                stack.extend(&info.children);
+            }
         }
-        Ok(())
+        if wanted_below.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reduced = self.solver.explicit_products(root.leaves.clone(), complement);
+        let bits = root.size();
+        wanted_below
+            .into_par_iter()
+            .map(|(slot, leaves)| {
+                let keep = leaves.start - root.leaves.start..leaves.end - root.leaves.start;
+                let per_class = reduced
+                    .iter()
+                    .map(|p| {
+                        if keep.len() == bits {
+                            entanglement_of_symmetric(p.as_ref())
+                        } else {
+                            entanglement_of_symmetric(partial_trace(p.as_ref(), keep.clone(), bits).as_ref())
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                (self.progress)();
+                Ok((slot, per_class))
+            })
+            .collect()
+    }
+
+    fn take_buffer(&self) -> SymmetricMatrix {
+        let pooled = self.pool.lock().expect("pool lock").pop();
+        pooled.unwrap_or_else(|| SymmetricMatrix::zeros(self.map.rows()))
     }
 }
 

@@ -196,10 +196,14 @@ fn check_against_svd(shape: &[usize], rows: usize, labels: Option<Vec<LabelKey>>
 
 #[test]
 fn one_dimensional_unlabeled_matches_svd() {
-    // M = 40 rows, N = 12: nodes of 3 features take the explicit route, of 6
-    // the M x M route, of 9 the explicit-complement route.
+    // M = 40 rows, N = 12: the level-1 node (6 features) takes the M x M
+    // route; the level-2 nodes (3 features) the explicit route, and their
+    // descendants come from partial traces of the same reduced matrices.
     check_against_svd(&[12], 40, None, 1);
     check_against_svd(&[7], 30, None, 2);
+    // M = 10, N = 7: the level-1 node (4 features, 16 > 10) takes the
+    // explicit-complement route (3 features, 8 <= 10).
+    check_against_svd(&[7], 10, None, 8);
 }
 
 #[test]

@@ -15,6 +15,7 @@
 use std::ops::Range;
 
 use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatRef, Par, Side};
 
@@ -60,7 +61,8 @@ pub fn entanglement_of_spectrum(eigenvalues: &[f64]) -> Result<Entanglement> {
 /// Which exact route a partition takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
-    /// Explicit feature vectors of the node (2^|K| ≤ M).
+    /// Explicit feature vectors of the node (2^|K| ≤ M); the node's
+    /// descendants follow from the same reduced matrix by partial traces.
     ExplicitNode,
     /// Explicit feature vectors of the complement (2^|K^c| ≤ M).
     ExplicitComplement,
@@ -81,10 +83,9 @@ pub fn route(size: usize, features: usize, rows: usize) -> Route {
 }
 
 /// Solves partitions: holds the feature map, the row weights (one vector per
-/// class) and the parallelism.
+/// class) and the parallelism of the dense products.
 pub struct PartitionSolver<'a> {
     map: &'a FeatureMap,
-    /// One weight vector per class; `None` entries mean all +1 (skip scaling).
     weights: &'a [Vec<f64>],
     par: Par,
 }
@@ -99,54 +100,42 @@ impl<'a> PartitionSolver<'a> {
 
     /// Entanglement (per class) of the node `leaves` against its complement,
     /// given the complement's Gram matrix.
-    pub fn solve(
-        &self,
-        leaves: Range<usize>,
-        complement: &SymmetricMatrix,
-    ) -> Result<Vec<Entanglement>> {
+    pub fn solve(&self, leaves: Range<usize>, complement: &SymmetricMatrix) -> Result<Vec<Entanglement>> {
         let n = self.map.features();
         let rows = self.map.rows();
-        match route(leaves.len(), n, rows) {
-            Route::ExplicitNode => {
-                let f = self.map.tensor_features(std::slice::from_ref(&leaves));
-                self.solve_explicit(f.as_ref(), complement)
-            }
+        let reduced = match route(leaves.len(), n, rows) {
+            Route::ExplicitNode => self.explicit_products(leaves, complement),
             Route::ExplicitComplement => {
                 let f = self.map.tensor_features(&[0..leaves.start, leaves.end..n]);
                 let mut node = SymmetricMatrix::zeros(rows);
                 hadamard_gram(self.map, std::slice::from_ref(&leaves), None, &mut node);
-                self.solve_explicit(f.as_ref(), &node)
+                self.weighted_products(f.as_ref(), BlockStructure::Rectangular, &node)
             }
             Route::Full => {
                 let mut node = SymmetricMatrix::zeros(rows);
                 hadamard_gram(self.map, std::slice::from_ref(&leaves), None, &mut node);
                 let (factor, structure) = self.square_root(node)?;
-                self.solve_factored(factor.as_ref(), structure, complement)
+                self.weighted_products(factor.as_ref(), structure, complement)
             }
-        }
+        };
+        reduced.iter().map(|s| entanglement_of_symmetric(s.as_ref())).collect()
     }
 
-    /// Eigenvalues of (W F)ᵀ G (W F) per class.
-    fn solve_explicit(
-        &self,
-        features: MatRef<'_, f64>,
-        gram: &SymmetricMatrix,
-    ) -> Result<Vec<Entanglement>> {
-        self.solve_factored(features, BlockStructure::Rectangular, gram)
+    /// For a node with 2^|K| ≤ M: the reduced matrices P = (W F_K)ᵀ G_{K^c} (W F_K),
+    /// one per class (2^|K| square; column index bit t ↔ the node's t-th feature).
+    /// The node's spectrum is P's; a descendant's is that of a partial trace of P.
+    pub fn explicit_products(&self, leaves: Range<usize>, complement: &SymmetricMatrix) -> Vec<Mat<f64>> {
+        let f = self.map.tensor_features(std::slice::from_ref(&leaves));
+        self.weighted_products(f.as_ref(), BlockStructure::Rectangular, complement)
     }
 
-    /// Eigenvalues of (W F)ᵀ G (W F) per class, F of the given structure
-    /// (rectangular, or lower triangular from a Cholesky factor).
-    fn solve_factored(
-        &self,
-        factor: MatRef<'_, f64>,
-        structure: BlockStructure,
-        gram: &SymmetricMatrix,
-    ) -> Result<Vec<Entanglement>> {
+    /// (W F)ᵀ G (W F) per class, F of the given structure (rectangular, or
+    /// lower triangular from a Cholesky factor); only the lower triangle of
+    /// each result is filled.
+    fn weighted_products(&self, factor: MatRef<'_, f64>, structure: BlockStructure, gram: &SymmetricMatrix) -> Vec<Mat<f64>> {
         let (rows, rank) = (factor.nrows(), factor.ncols());
         let mut weighted = Mat::<f64>::zeros(rows, rank);
         let mut product = Mat::<f64>::zeros(rows, rank);
-        let mut small = Mat::<f64>::zeros(rank, rank);
         self.weights
             .iter()
             .map(|w| {
@@ -157,20 +146,10 @@ impl<'a> PartitionSolver<'a> {
                         weighted.row_mut(a).iter_mut().for_each(|v| *v *= wa);
                     }
                 }
+                matmul(product.as_mut(), Accum::Replace, gram.as_ref(), weighted.as_ref(), 1.0, self.par);
+                let mut reduced = Mat::<f64>::zeros(rank, rank);
                 triangular::matmul(
-                    product.as_mut(),
-                    BlockStructure::Rectangular,
-                    Accum::Replace,
-                    gram.as_ref(),
-                    BlockStructure::Rectangular,
-                    weighted.as_ref(),
-                    structure,
-                    1.0,
-                    self.par,
-                );
-                // Only the lower triangle of the symmetric result is needed.
-                triangular::matmul(
-                    small.as_mut(),
+                    reduced.as_mut(),
                     BlockStructure::TriangularLower,
                     Accum::Replace,
                     weighted.transpose(),
@@ -180,8 +159,7 @@ impl<'a> PartitionSolver<'a> {
                     1.0,
                     self.par,
                 );
-                let eigenvalues = symmetric_eigenvalues(small.as_ref(), self.par)?;
-                entanglement_of_spectrum(&eigenvalues)
+                reduced
             })
             .collect()
     }
@@ -194,11 +172,9 @@ impl<'a> PartitionSolver<'a> {
         let mut factor = Mat::<f64>::zeros(rows, rows);
         factor.copy_from(gram.as_ref());
         let params = Default::default();
-        let mut buffer = MemBuffer::new(
-            faer::linalg::cholesky::llt::factor::cholesky_in_place_scratch::<f64>(
-                rows, self.par, params,
-            ),
-        );
+        let mut buffer = MemBuffer::new(faer::linalg::cholesky::llt::factor::cholesky_in_place_scratch::<f64>(
+            rows, self.par, params,
+        ));
         let cholesky = faer::linalg::cholesky::llt::factor::cholesky_in_place(
             factor.as_mut(),
             Default::default(),
@@ -215,20 +191,43 @@ impl<'a> PartitionSolver<'a> {
             }
             return Ok((factor, BlockStructure::TriangularLower));
         }
-        let eigen = gram.as_ref().self_adjoint_eigen(Side::Lower).map_err(|e| {
-            Error::Numerical(format!("eigendecomposition of a Gram matrix failed: {e:?}"))
-        })?;
+        let eigen = gram
+            .as_ref()
+            .self_adjoint_eigen(Side::Lower)
+            .map_err(|e| Error::Numerical(format!("eigendecomposition of a Gram matrix failed: {e:?}")))?;
         let (u, s) = (eigen.U(), eigen.S());
-        let scale: Vec<f64> = s
-            .column_vector()
-            .iter()
-            .map(|&v| v.max(0.0).sqrt())
-            .collect();
-        Ok((
-            Mat::from_fn(rows, rows, |i, j| u[(i, j)] * scale[j]),
-            BlockStructure::Rectangular,
-        ))
+        let scale: Vec<f64> = s.column_vector().iter().map(|&v| v.max(0.0).sqrt()).collect();
+        Ok((Mat::from_fn(rows, rows, |i, j| u[(i, j)] * scale[j]), BlockStructure::Rectangular))
     }
+}
+
+/// The partial trace of a reduced matrix over every tensor factor outside the
+/// bit range `keep` (of `bits` in all): S[p, q] = Σ_j P[(p, j), (q, j)].
+/// Reads and fills the lower triangle only.
+pub fn partial_trace(reduced: MatRef<'_, f64>, keep: Range<usize>, bits: usize) -> Mat<f64> {
+    assert_eq!(reduced.nrows(), 1 << bits);
+    let (offset, width) = (keep.start, keep.len());
+    let size = 1usize << width;
+    let low_mask = (1usize << offset) - 1;
+    let mut traced = Mat::<f64>::zeros(size, size);
+    for rest in 0..1usize << (bits - width) {
+        let base = ((rest & !low_mask) << width) | (rest & low_mask);
+        for q in 0..size {
+            let column = base | (q << offset);
+            for p in q..size {
+                traced[(p, q)] += reduced[(base | (p << offset), column)];
+            }
+        }
+    }
+    traced
+}
+
+/// Entanglement of the spectrum of a symmetric positive semi-definite matrix
+/// given by its lower triangle.
+pub fn entanglement_of_symmetric(matrix: MatRef<'_, f64>) -> Result<Entanglement> {
+    // Sequential: faster than the parallel tridiagonalisation at these sizes;
+    // partitions run in parallel instead.
+    entanglement_of_spectrum(&symmetric_eigenvalues(matrix, Par::Seq)?)
 }
 
 /// Eigenvalues of a symmetric matrix given by its lower triangle.
@@ -268,6 +267,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("data tensor is zero"), "{e}");
+    }
+
+    #[test]
+    fn partial_trace_sums_over_the_other_factors() {
+        // P over 3 bits; keep bit 1.
+        let p = Mat::from_fn(8, 8, |i, j| (i * 8 + j) as f64);
+        let s = partial_trace(p.as_ref(), 1..2, 3);
+        // S[1,0] = Σ_{b0,b2} P[(b0,1,b2),(b0,0,b2)] = P[2,0]+P[3,1]+P[6,4]+P[7,5].
+        let expected = p[(2, 0)] + p[(3, 1)] + p[(6, 4)] + p[(7, 5)];
+        assert_eq!(s[(1, 0)], expected);
+        assert_eq!(s[(0, 0)], p[(0, 0)] + p[(1, 1)] + p[(4, 4)] + p[(5, 5)]);
+        // Keeping everything is the identity.
+        let all = partial_trace(p.as_ref(), 0..3, 3);
+        assert_eq!(all[(5, 2)], p[(5, 2)]);
     }
 
     #[test]
