@@ -10,6 +10,8 @@
 //! Run: `cargo bench --bench profile`. Target (c) (32×32, M = 1000) takes
 //! seconds per run; it is timed on the release CLI (see README).
 
+#![allow(clippy::single_range_in_vec_init)] // one range is a valid set of ranges
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faer::{Mat, Par};
 

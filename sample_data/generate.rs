@@ -261,7 +261,7 @@ fn sensors(out: &Path) {
     const N: usize = 32;
     let mut rng = ChaCha8Rng::seed_from_u64(99);
     let regimes = ["idle", "load", "fault"];
-    let mut columns = vec![Vec::with_capacity(ROWS); N];
+    let mut columns: Vec<Vec<f64>> = (0..N).map(|_| Vec::with_capacity(ROWS)).collect();
     let mut regime = Vec::with_capacity(ROWS);
     for i in 0..ROWS {
         let class = i % 3;

@@ -224,6 +224,7 @@ fn mirror_lower(matrix: &mut SymmetricMatrix) {
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // one range is a valid set of ranges
 mod tests {
     use super::*;
 

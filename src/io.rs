@@ -116,7 +116,7 @@ pub fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
         .map_err(|e| Error::file(path, e))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| matches!(format_of(p), Some(_)) && p.is_file())
+        .filter(|p| format_of(p).is_some() && p.is_file())
         .collect();
     files.sort();
     if files.is_empty() {
@@ -563,12 +563,12 @@ fn rows_without_nulls(batch: &RecordBatch, features: &ResolvedFeatures) -> Boole
         ResolvedFeatures::Array(..) => {
             let a = batch.column(0);
             let (values, starts) = list_parts(a);
-            for r in 0..rows {
+            for (r, keep) in keep.iter_mut().enumerate() {
                 if a.is_null(r) {
-                    keep[r] = false;
+                    *keep = false;
                 } else if let Some(values) = &values {
                     let (s, e) = starts(r);
-                    keep[r] = (s..e).all(|k| !values.is_null(k));
+                    *keep = (s..e).all(|k| !values.is_null(k));
                 }
             }
         }

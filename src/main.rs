@@ -198,18 +198,25 @@ fn profile_command(args: ProfileArgs) -> Result<()> {
     if args.json {
         let json =
             serde_json::to_string_pretty(&profile).map_err(|e| Error::Data(e.to_string()))?;
-        println!("{json}");
+        emit(&format!("{json}\n"))?;
     } else {
-        print!(
-            "{}",
-            render_profile(&args.input.display().to_string(), &profile)
-        );
-        println!("time {:.2} s", start.elapsed().as_secs_f64());
+        let table = render_profile(&args.input.display().to_string(), &profile);
+        emit(&format!("{table}time {:.2} s\n", start.elapsed().as_secs_f64()))?;
     }
     for w in &profile.warnings {
         eprintln!("warning: {w}");
     }
     Ok(())
+}
+
+/// Writes to stdout; a closed pipe (`entangle … | head`) ends quietly.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Data(format!("cannot write the output: {e}"))),
+        _ => Ok(()),
+    }
 }
 
 /// The human-readable profile table.

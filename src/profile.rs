@@ -16,7 +16,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
 use crate::labels::{LabelKey, LabelScheme};
-use crate::spectrum::{Entanglement, PartitionSolver, Route, entanglement_of_symmetric, partial_trace, route};
+use crate::spectrum::{
+    Entanglement, PartitionSolver, Route, entanglement_of_symmetric, partial_trace, route,
+};
 use crate::stats::surrogate_cuts;
 use crate::tree::{CanonicalTree, Partition};
 
@@ -144,7 +146,11 @@ pub fn entanglement_of_partitions(
         tree,
         map,
         solver: PartitionSolver::new(map, weights, Par::rayon(0)),
-        wanted: partitions.iter().enumerate().map(|(i, p)| (p.node, i)).collect(),
+        wanted: partitions
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.node, i))
+            .collect(),
         deepest: partitions.iter().map(|p| p.level).max().unwrap_or(0),
         pool: Mutex::new(Vec::new()),
         progress,
@@ -230,7 +236,9 @@ impl TreeWalker<'_> {
         if wanted_below.is_empty() {
             return Ok(Vec::new());
         }
-        let reduced = self.solver.explicit_products(root.leaves.clone(), complement);
+        let reduced = self
+            .solver
+            .explicit_products(root.leaves.clone(), complement);
         let bits = root.size();
         wanted_below
             .into_par_iter()
@@ -242,7 +250,9 @@ impl TreeWalker<'_> {
                         if keep.len() == bits {
                             entanglement_of_symmetric(p.as_ref())
                         } else {
-                            entanglement_of_symmetric(partial_trace(p.as_ref(), keep.clone(), bits).as_ref())
+                            entanglement_of_symmetric(
+                                partial_trace(p.as_ref(), keep.clone(), bits).as_ref(),
+                            )
                         }
                     })
                     .collect::<Result<Vec<_>>>()?;

@@ -100,7 +100,11 @@ impl<'a> PartitionSolver<'a> {
 
     /// Entanglement (per class) of the node `leaves` against its complement,
     /// given the complement's Gram matrix.
-    pub fn solve(&self, leaves: Range<usize>, complement: &SymmetricMatrix) -> Result<Vec<Entanglement>> {
+    pub fn solve(
+        &self,
+        leaves: Range<usize>,
+        complement: &SymmetricMatrix,
+    ) -> Result<Vec<Entanglement>> {
         let n = self.map.features();
         let rows = self.map.rows();
         let reduced = match route(leaves.len(), n, rows) {
@@ -118,13 +122,20 @@ impl<'a> PartitionSolver<'a> {
                 self.weighted_products(factor.as_ref(), structure, complement)
             }
         };
-        reduced.iter().map(|s| entanglement_of_symmetric(s.as_ref())).collect()
+        reduced
+            .iter()
+            .map(|s| entanglement_of_symmetric(s.as_ref()))
+            .collect()
     }
 
     /// For a node with 2^|K| ≤ M: the reduced matrices P = (W F_K)ᵀ G_{K^c} (W F_K),
     /// one per class (2^|K| square; column index bit t ↔ the node's t-th feature).
     /// The node's spectrum is P's; a descendant's is that of a partial trace of P.
-    pub fn explicit_products(&self, leaves: Range<usize>, complement: &SymmetricMatrix) -> Vec<Mat<f64>> {
+    pub fn explicit_products(
+        &self,
+        leaves: Range<usize>,
+        complement: &SymmetricMatrix,
+    ) -> Vec<Mat<f64>> {
         let f = self.map.tensor_features(std::slice::from_ref(&leaves));
         self.weighted_products(f.as_ref(), BlockStructure::Rectangular, complement)
     }
@@ -132,7 +143,12 @@ impl<'a> PartitionSolver<'a> {
     /// (W F)ᵀ G (W F) per class, F of the given structure (rectangular, or
     /// lower triangular from a Cholesky factor); only the lower triangle of
     /// each result is filled.
-    fn weighted_products(&self, factor: MatRef<'_, f64>, structure: BlockStructure, gram: &SymmetricMatrix) -> Vec<Mat<f64>> {
+    fn weighted_products(
+        &self,
+        factor: MatRef<'_, f64>,
+        structure: BlockStructure,
+        gram: &SymmetricMatrix,
+    ) -> Vec<Mat<f64>> {
         let (rows, rank) = (factor.nrows(), factor.ncols());
         let mut weighted = Mat::<f64>::zeros(rows, rank);
         let mut product = Mat::<f64>::zeros(rows, rank);
@@ -146,7 +162,14 @@ impl<'a> PartitionSolver<'a> {
                         weighted.row_mut(a).iter_mut().for_each(|v| *v *= wa);
                     }
                 }
-                matmul(product.as_mut(), Accum::Replace, gram.as_ref(), weighted.as_ref(), 1.0, self.par);
+                matmul(
+                    product.as_mut(),
+                    Accum::Replace,
+                    gram.as_ref(),
+                    weighted.as_ref(),
+                    1.0,
+                    self.par,
+                );
                 let mut reduced = Mat::<f64>::zeros(rank, rank);
                 triangular::matmul(
                     reduced.as_mut(),
@@ -172,9 +195,11 @@ impl<'a> PartitionSolver<'a> {
         let mut factor = Mat::<f64>::zeros(rows, rows);
         factor.copy_from(gram.as_ref());
         let params = Default::default();
-        let mut buffer = MemBuffer::new(faer::linalg::cholesky::llt::factor::cholesky_in_place_scratch::<f64>(
-            rows, self.par, params,
-        ));
+        let mut buffer = MemBuffer::new(
+            faer::linalg::cholesky::llt::factor::cholesky_in_place_scratch::<f64>(
+                rows, self.par, params,
+            ),
+        );
         let cholesky = faer::linalg::cholesky::llt::factor::cholesky_in_place(
             factor.as_mut(),
             Default::default(),
@@ -191,13 +216,19 @@ impl<'a> PartitionSolver<'a> {
             }
             return Ok((factor, BlockStructure::TriangularLower));
         }
-        let eigen = gram
-            .as_ref()
-            .self_adjoint_eigen(Side::Lower)
-            .map_err(|e| Error::Numerical(format!("eigendecomposition of a Gram matrix failed: {e:?}")))?;
+        let eigen = gram.as_ref().self_adjoint_eigen(Side::Lower).map_err(|e| {
+            Error::Numerical(format!("eigendecomposition of a Gram matrix failed: {e:?}"))
+        })?;
         let (u, s) = (eigen.U(), eigen.S());
-        let scale: Vec<f64> = s.column_vector().iter().map(|&v| v.max(0.0).sqrt()).collect();
-        Ok((Mat::from_fn(rows, rows, |i, j| u[(i, j)] * scale[j]), BlockStructure::Rectangular))
+        let scale: Vec<f64> = s
+            .column_vector()
+            .iter()
+            .map(|&v| v.max(0.0).sqrt())
+            .collect();
+        Ok((
+            Mat::from_fn(rows, rows, |i, j| u[(i, j)] * scale[j]),
+            BlockStructure::Rectangular,
+        ))
     }
 }
 

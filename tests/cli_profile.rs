@@ -268,7 +268,7 @@ fn array_layouts_match_wide_layout() {
 #[test]
 fn float32_and_integer_features_are_cast() {
     let dir = tempfile::tempdir().unwrap();
-    let rows = 64;
+    let rows = 64usize;
     let f = dir.path().join("types.parquet");
     write_parquet(
         &f,
