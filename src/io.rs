@@ -205,6 +205,10 @@ impl Source {
         &self.path
     }
 
+    pub fn is_parquet(&self) -> bool {
+        self.format == Format::Parquet
+    }
+
     /// Number of rows, when known without reading the data.
     pub fn rows(&self) -> Option<u64> {
         self.rows

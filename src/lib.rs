@@ -6,12 +6,15 @@
 //! `labels`) works on plain slices and faer matrices; `io` reads Arrow,
 //! Parquet and CSV into it.
 
+pub mod arrange;
 pub mod error;
 pub mod gram;
 pub mod io;
 pub mod labels;
+pub mod plot;
 pub mod profile;
 pub mod progress;
+pub mod rewrite;
 pub mod sample;
 pub mod spectrum;
 pub mod stats;

@@ -5,15 +5,25 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use faer::Mat;
+use serde::{Deserialize, Serialize};
 
+use entangle::arrange::arrange;
 use entangle::error::{Error, Result};
-use entangle::io::{FeatureSelection, ScanOptions, input_files, scan};
-use entangle::labels::LabelScheme;
+use entangle::io::{
+    FeatureSelection, ResolvedFeatures, Scan, ScanOptions, Source, input_files, resolve_features,
+    scan,
+};
+use entangle::labels::{LabelKey, LabelScheme};
+use entangle::plot::plot_profiles;
 use entangle::profile::{
-    DEFAULT_MAX_SAMPLES, DEFAULT_THETA, Profile, ProfileInput, ProfileOptions, compute_profile,
+    DEFAULT_MAX_SAMPLES, DEFAULT_THETA, Profile, ProfileInput, ProfileOptions, SampleMatrix,
+    compute_profile,
 };
 use entangle::progress::Progress;
+use entangle::rewrite::{check_permutation, write_atomically, write_rearranged};
 use entangle::tree::parse_levels;
+use entangle::tree::{CanonicalTree, Grid};
 
 /// How well does a dataset suit locally connected neural networks (CNNs,
 /// RNNs, S4, local attention)? entangle measures the quantum entanglement of
@@ -30,6 +40,11 @@ enum Command {
     /// Entanglement profile of a Parquet or CSV dataset (exact entropies per
     /// canonical partition, per-level means, the surrogate).
     Profile(ProfileArgs),
+    /// Rearrange the features to lower the entanglement; writes the
+    /// rearranged dataset and prints the profile before and after.
+    Arrange(ArrangeArgs),
+    /// Apply a saved order (from `arrange --order-out`) to another dataset.
+    Apply(ApplyArgs),
 }
 
 /// Which columns hold the features and the label.
@@ -101,6 +116,52 @@ struct ProfileArgs {
     /// Print the profile as JSON.
     #[arg(long)]
     json: bool,
+    /// Draw the profile per level to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ArrangeArgs {
+    /// Input: a Parquet or CSV file.
+    input: PathBuf,
+    /// Output file (Parquet; CSV if it ends in .csv). Written atomically.
+    #[arg(short, long)]
+    output: PathBuf,
+    #[command(flatten)]
+    selection: SelectionArgs,
+    #[command(flatten)]
+    measure: MeasureArgs,
+    /// Also write the order as JSON (for `entangle apply`).
+    #[arg(long, value_name = "FILE")]
+    order_out: Option<PathBuf>,
+    /// Print {"order", "before", "after"} as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Draw the profile before and after to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// Input: a Parquet or CSV file.
+    input: PathBuf,
+    /// The order file written by `arrange --order-out`.
+    #[arg(long)]
+    order: PathBuf,
+    /// Output file (Parquet; CSV if it ends in .csv). Written atomically.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Feature columns, overriding the order file's.
+    #[arg(long, value_delimiter = ',', conflicts_with = "array")]
+    features: Option<Vec<String>>,
+    /// Array column, overriding the order file's.
+    #[arg(long)]
+    array: Option<String>,
+    /// Grid shape, overriding the order file's (checked against the order).
+    #[arg(long, value_parser = parse_shape)]
+    shape: Option<Shape>,
 }
 
 fn main() -> ExitCode {
@@ -117,6 +178,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Profile(args) => profile_command(args),
+        Command::Arrange(args) => arrange_command(args),
+        Command::Apply(args) => apply_command(args),
     }
 }
 
@@ -151,13 +214,21 @@ impl MeasureArgs {
     }
 }
 
-/// Reads the input and computes its profile.
-fn profile_of(
-    input: &std::path::Path,
+/// One pass over the input: the sample, its labels, the |correlation| weights.
+struct Analysis {
+    scan: Scan,
+    sample: SampleMatrix,
+    labels: Vec<Option<LabelKey>>,
+    scheme: LabelScheme,
+    correlation: Mat<f64>,
+    label_column: Option<String>,
+}
+
+fn analyse(
+    files: &[PathBuf],
     selection: &SelectionArgs,
     options: &ProfileOptions,
-) -> Result<Profile> {
-    let files = input_files(input)?;
+) -> Result<Analysis> {
     let scan_options = ScanOptions {
         selection: selection.selection(),
         label: selection.label.clone(),
@@ -166,42 +237,91 @@ fn profile_of(
         skip_null_rows: selection.skip_null_rows,
     };
     let reading = Progress::new(None, "reading", "rows");
-    let scanned = scan(&files, &scan_options, &|done, total| {
+    let scanned = scan(files, &scan_options, &|done, total| {
         reading.set(done, total)
     })?;
     reading.finish();
-
     let (sample, labels) = scanned.sample_matrix();
-    let scheme = LabelScheme::from_labels(scanned.labels.as_ref());
-    let correlation = scanned.comoments.correlation_weights();
-    let solving = Progress::new(None, "partitions", "solved");
-    let profile = compute_profile(
-        ProfileInput {
-            rows: scanned.rows,
-            sample: &sample,
-            labels: selection.label.as_deref().map(|c| (c, labels.as_slice())),
-            scheme: &scheme,
-            correlation: correlation.as_ref(),
-            warnings: scanned.warnings(),
-        },
-        options,
-        &|done, total| solving.set(done as u64, Some(total as u64)),
-    )?;
-    solving.finish();
-    Ok(profile)
+    Ok(Analysis {
+        scheme: LabelScheme::from_labels(scanned.labels.as_ref()),
+        correlation: scanned.comoments.correlation_weights(),
+        scan: scanned,
+        sample,
+        labels,
+        label_column: selection.label.clone(),
+    })
+}
+
+impl Analysis {
+    /// The profile of the features in the given order (`order[g]` = input
+    /// feature at grid position g); `None` keeps the input order.
+    fn profile(&self, options: &ProfileOptions, order: Option<&[usize]>) -> Result<Profile> {
+        let n = self.sample.features;
+        let (sample, correlation) = match order {
+            None => (
+                std::borrow::Cow::Borrowed(&self.sample),
+                std::borrow::Cow::Borrowed(&self.correlation),
+            ),
+            Some(order) => {
+                let x = self.sample.as_ref();
+                let values = (0..self.sample.rows)
+                    .flat_map(|r| order.iter().map(move |&j| x[(r, j)]))
+                    .collect();
+                let sample = SampleMatrix {
+                    rows: self.sample.rows,
+                    features: n,
+                    values,
+                };
+                let correlation = Mat::from_fn(n, n, |i, j| self.correlation[(order[i], order[j])]);
+                (
+                    std::borrow::Cow::Owned(sample),
+                    std::borrow::Cow::Owned(correlation),
+                )
+            }
+        };
+        let solving = Progress::new(None, "partitions", "solved");
+        let profile = compute_profile(
+            ProfileInput {
+                rows: self.scan.rows,
+                sample: &sample,
+                labels: self
+                    .label_column
+                    .as_deref()
+                    .map(|c| (c, self.labels.as_slice())),
+                scheme: &self.scheme,
+                correlation: correlation.as_ref().as_ref(),
+                warnings: self.scan.warnings(),
+            },
+            options,
+            &|done, total| solving.set(done as u64, Some(total as u64)),
+        )?;
+        solving.finish();
+        Ok(profile)
+    }
 }
 
 fn profile_command(args: ProfileArgs) -> Result<()> {
     let start = Instant::now();
     let options = args.measure.options(args.selection.shape.as_ref())?;
-    let profile = profile_of(&args.input, &args.selection, &options)?;
+    let files = input_files(&args.input)?;
+    let profile = analyse(&files, &args.selection, &options)?.profile(&options, None)?;
+    if let Some(plot) = &args.plot {
+        plot_profiles(
+            plot,
+            &args.input.display().to_string(),
+            &[("profile", &profile)],
+        )?;
+    }
     if args.json {
         let json =
             serde_json::to_string_pretty(&profile).map_err(|e| Error::Data(e.to_string()))?;
         emit(&format!("{json}\n"))?;
     } else {
         let table = render_profile(&args.input.display().to_string(), &profile);
-        emit(&format!("{table}time {:.2} s\n", start.elapsed().as_secs_f64()))?;
+        emit(&format!(
+            "{table}time {:.2} s\n",
+            start.elapsed().as_secs_f64()
+        ))?;
     }
     for w in &profile.warnings {
         eprintln!("warning: {w}");
@@ -214,7 +334,9 @@ fn emit(text: &str) -> Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Data(format!("cannot write the output: {e}"))),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Data(format!("cannot write the output: {e}")))
+        }
         _ => Ok(()),
     }
 }
@@ -297,5 +419,191 @@ fn render_profile(name: &str, p: &Profile) -> String {
             class.label, class.mean_entropy
         );
     }
+    out
+}
+
+/// The order file: `{"order": [...], "features": [...]}` (wide layout) or
+/// `{"order": [...], "array": "col"}`, plus `"shape"` when 2D.
+#[derive(Debug, Serialize, Deserialize)]
+struct OrderFile {
+    order: Vec<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    features: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    array: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shape: Option<Vec<usize>>,
+}
+
+/// The single input file of a rewrite.
+fn single_file(input: &std::path::Path) -> Result<PathBuf> {
+    let files = input_files(input)?;
+    match files.as_slice() {
+        [one] if one.as_path() == input => Ok(one.clone()),
+        _ => Err(Error::file(
+            input,
+            "arrange and apply rewrite one file; a directory was given",
+        )),
+    }
+}
+
+fn arrange_command(args: ArrangeArgs) -> Result<()> {
+    let start = Instant::now();
+    let options = args.measure.options(args.selection.shape.as_ref())?;
+    let input = single_file(&args.input)?;
+    let analysis = analyse(std::slice::from_ref(&input), &args.selection, &options)?;
+    let n = analysis.sample.features;
+    let tree = CanonicalTree::new(Grid::for_features(n, options.shape.as_deref())?);
+    let levels = options.levels_for(&tree)?;
+    let before = analysis.profile(&options, None)?;
+    let order = arrange(analysis.correlation.as_ref(), &tree, &levels, options.seed);
+    let after = analysis.profile(&options, Some(&order))?;
+
+    let source = Source::open(&input)?;
+    let features = resolve_features(
+        source.schema(),
+        &args.selection.selection(),
+        args.selection.label.as_deref(),
+    )?;
+    let writing = Progress::new(source.rows(), "writing", "rows");
+    write_rearranged(
+        &input,
+        &args.output,
+        features.clone(),
+        &order,
+        &|done, total| writing.set(done, total),
+    )?;
+    writing.finish();
+    if let Some(path) = &args.order_out {
+        let file = OrderFile {
+            order: order.clone(),
+            features: match &features {
+                ResolvedFeatures::Wide(cols) => Some(cols.iter().map(|c| c.1.clone()).collect()),
+                ResolvedFeatures::Array(..) => None,
+            },
+            array: match &features {
+                ResolvedFeatures::Array(_, name) => Some(name.clone()),
+                ResolvedFeatures::Wide(_) => None,
+            },
+            shape: options.shape.clone().filter(|s| s.len() > 1),
+        };
+        let json = serde_json::to_string(&file).map_err(|e| Error::Data(e.to_string()))?;
+        write_atomically(path, format!("{json}\n").as_bytes())?;
+    }
+    if let Some(plot) = &args.plot {
+        let title = format!("{} → {}", args.input.display(), args.output.display());
+        plot_profiles(plot, &title, &[("before", &before), ("after", &after)])?;
+    }
+    if args.json {
+        let json = serde_json::json!({"order": order, "before": before, "after": after});
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json).map_err(|e| Error::Data(e.to_string()))?
+        ))?;
+    } else {
+        let table = render_comparison(
+            &args.input.display().to_string(),
+            &args.output.display().to_string(),
+            &before,
+            &after,
+        );
+        emit(&format!(
+            "{table}time {:.2} s\n",
+            start.elapsed().as_secs_f64()
+        ))?;
+    }
+    for w in &before.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+fn apply_command(args: ApplyArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.order).map_err(|e| Error::file(&args.order, e))?;
+    let file: OrderFile = serde_json::from_str(&text)
+        .map_err(|e| Error::file(&args.order, format!("not an order file (expected {{\"order\": [...], \"features\" or \"array\": ...}}): {e}")))?;
+    let selection = match (&args.features, &args.array, &file.features, &file.array) {
+        (Some(f), _, _, _) => FeatureSelection::Columns(f.clone()),
+        (_, Some(a), _, _) => FeatureSelection::Array(a.clone()),
+        (_, _, Some(f), _) => FeatureSelection::Columns(f.clone()),
+        (_, _, _, Some(a)) => FeatureSelection::Array(a.clone()),
+        _ => {
+            return Err(Error::file(
+                &args.order,
+                "names neither \"features\" nor \"array\"; pass --features or --array",
+            ));
+        }
+    };
+    let input = single_file(&args.input)?;
+    let source = Source::open(&input)?;
+    let features = resolve_features(source.schema(), &selection, None)?;
+    let n = match &features {
+        ResolvedFeatures::Wide(cols) => cols.len(),
+        ResolvedFeatures::Array(..) => file.order.len(),
+    };
+    check_permutation(&file.order, n, "order file")?;
+    if let Some(shape) = args
+        .shape
+        .as_ref()
+        .map(|s| s.0.clone())
+        .or(file.shape.clone())
+    {
+        Grid::for_features(n, Some(&shape))?;
+    }
+    let writing = Progress::new(source.rows(), "writing", "rows");
+    let rows = write_rearranged(
+        &input,
+        &args.output,
+        features,
+        &file.order,
+        &|done, total| writing.set(done, total),
+    )?;
+    writing.finish();
+    emit(&format!(
+        "wrote {} ({rows} rows, {n} features rearranged)\n",
+        args.output.display()
+    ))
+}
+
+/// The before/after table of `arrange`.
+fn render_comparison(input: &str, output: &str, before: &Profile, after: &Profile) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let shape: Vec<String> = before.shape.iter().map(|s| s.to_string()).collect();
+    let _ = writeln!(out, "{input} → {output}");
+    let _ = writeln!(
+        out,
+        "rows {} (used {}) · features {} · grid {}",
+        before.rows,
+        before.samples_used,
+        before.features,
+        shape.join("x")
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "level   entropy before   entropy after   surrogate before   surrogate after"
+    );
+    let rows = before
+        .levels
+        .iter()
+        .zip(&after.levels)
+        .zip(before.surrogate.levels.iter().zip(&after.surrogate.levels));
+    for ((b, a), (sb, sa)) in rows {
+        let _ = writeln!(
+            out,
+            "{:>5}   {:>14.6}   {:>13.6}   {:>16.4}   {:>15.4}",
+            b.level, b.mean_entropy, a.mean_entropy, sb.mean, sa.mean
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:>5}   {:>14.6}   {:>13.6}   {:>16.4}   {:>15.4}",
+        "mean",
+        before.mean_entropy,
+        after.mean_entropy,
+        before.surrogate.mean,
+        after.surrogate.mean
+    );
     out
 }

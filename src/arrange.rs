@@ -1,0 +1,610 @@
+//! The rearrangement (SPEC §2): a permutation of the features that makes the
+//! canonical partitions cut little surrogate weight (|correlation|).
+//!
+//! Two phases, both keeping every tree node at exactly its size:
+//!
+//! 1. top down, each node's features are split among its children (2 in 1D,
+//!    up to 4 in 2D) by greedy growth from several seeds followed by pairwise
+//!    swap refinement of that cut;
+//! 2. the finished order is then refined as a whole: pairs of positions are
+//!    swapped whenever that lowers the objective itself, the mean over levels
+//!    of the per-level mean cut, so every level (the finest included, which a
+//!    top-down split settles last and by chance) is revisited together. A
+//!    swap's effect is read from per-node affinity sums in O(depth).
+//!
+//! Deterministic: weights are rounded to 1e-9 so that the order does not
+//! depend on how the input was split, ties break by index, and the seed only
+//! chooses the order in which positions are scanned.
+
+use faer::{Mat, MatRef};
+use rand::SeedableRng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use rand_chacha::ChaCha8Rng;
+
+use crate::tree::CanonicalTree;
+
+/// Swap passes over all positions at most, in the global refinement.
+const MAX_PASSES: usize = 30;
+/// Improvements smaller than this (relative to the objective) end refinement.
+const MIN_GAIN: f64 = 1e-12;
+
+/// Weights rounded to 1e-9, with a zero diagonal.
+pub fn rounded_weights(weights: MatRef<'_, f64>) -> Mat<f64> {
+    Mat::from_fn(weights.nrows(), weights.ncols(), |i, j| {
+        if i == j {
+            0.0
+        } else {
+            (weights[(i, j)] * 1e9).round() / 1e9
+        }
+    })
+}
+
+/// The arrangement: `order[g]` = the input index of the feature placed at grid
+/// position `g` (row-major). `levels` are the levels whose mean cut is minimised.
+pub fn arrange(
+    weights: MatRef<'_, f64>,
+    tree: &CanonicalTree,
+    levels: &[usize],
+    seed: u64,
+) -> Vec<usize> {
+    let n = tree.len();
+    assert_eq!((weights.nrows(), weights.ncols()), (n, n));
+    let w = rounded_weights(weights);
+    let mut leaf_feature = vec![usize::MAX; n];
+    split_top_down(
+        w.as_ref(),
+        tree,
+        0,
+        (0..n).collect(),
+        seed,
+        &mut leaf_feature,
+    );
+    refine_globally(w.as_ref(), tree, levels, seed, &mut leaf_feature);
+    let mut order = vec![0; n];
+    for (position, &feature) in leaf_feature.iter().enumerate() {
+        order[tree.leaf_order()[position]] = feature;
+    }
+    order
+}
+
+/// Assigns `features` (exactly the node's size) to the node's leaves.
+fn split_top_down(
+    w: MatRef<'_, f64>,
+    tree: &CanonicalTree,
+    node: usize,
+    features: Vec<usize>,
+    seed: u64,
+    out: &mut [usize],
+) {
+    let info = &tree.nodes()[node];
+    debug_assert_eq!(features.len(), info.size());
+    if info.children.is_empty() {
+        out[info.leaves.start] = features[0];
+        return;
+    }
+    let sizes: Vec<usize> = info
+        .children
+        .iter()
+        .map(|&c| tree.nodes()[c].size())
+        .collect();
+    let groups = split_exact(w, &features, &sizes, seed ^ node as u64);
+    for (&child, group) in info.children.iter().zip(groups) {
+        split_top_down(w, tree, child, group, seed, out);
+    }
+}
+
+/// Total weight between different groups.
+fn cut_weight(w: MatRef<'_, f64>, groups: &[Vec<usize>]) -> f64 {
+    let mut total = 0.0;
+    for (g, a) in groups.iter().enumerate() {
+        for b in &groups[g + 1..] {
+            for &i in a {
+                for &j in b {
+                    total += w[(i, j)];
+                }
+            }
+        }
+    }
+    total
+}
+
+/// Splits `features` into groups of exactly `sizes`, minimising the weight
+/// between groups. Two groups: greedy growth from a few seeds, each refined by
+/// swaps, the best kept (ties: the first). Four groups (a 2D node's quadrants,
+/// row-major): two nested bisections, rows first or columns first, whichever
+/// cuts less after a 4-way swap refinement.
+pub fn split_exact(
+    w: MatRef<'_, f64>,
+    features: &[usize],
+    sizes: &[usize],
+    seed: u64,
+) -> Vec<Vec<usize>> {
+    assert_eq!(sizes.iter().sum::<usize>(), features.len());
+    match sizes.len() {
+        1 => vec![features.to_vec()],
+        2 => bisect(w, features, sizes[0], seed),
+        4 => {
+            let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
+            // Quadrant pairs sharing a half: (0,1 | 2,3) for rows, (0,2 | 1,3) for columns.
+            for pairing in [[0, 1, 2, 3], [0, 2, 1, 3]] {
+                let outer = bisect(w, features, sizes[pairing[0]] + sizes[pairing[1]], seed);
+                let first = bisect(w, &outer[0], sizes[pairing[0]], seed ^ 1);
+                let second = bisect(w, &outer[1], sizes[pairing[2]], seed ^ 2);
+                let mut groups = vec![Vec::new(); 4];
+                for (slot, group) in pairing.iter().zip(first.into_iter().chain(second)) {
+                    groups[*slot] = group;
+                }
+                refine_swaps(w, &mut groups);
+                let cut = cut_weight(w, &groups);
+                if best.as_ref().is_none_or(|(b, _)| cut < *b) {
+                    best = Some((cut, groups));
+                }
+            }
+            best.expect("two pairings").1
+        }
+        _ => {
+            let mut groups =
+                grow_groups(w, features, sizes, start_candidates(w, features, seed)[0]);
+            refine_swaps(w, &mut groups);
+            groups
+        }
+    }
+}
+
+/// Bisection into `first` features and the rest.
+fn bisect(w: MatRef<'_, f64>, features: &[usize], first: usize, seed: u64) -> Vec<Vec<usize>> {
+    let sizes = [first, features.len() - first];
+    if sizes.contains(&0) {
+        return sizes
+            .iter()
+            .map(|&s| {
+                if s == 0 {
+                    Vec::new()
+                } else {
+                    features.to_vec()
+                }
+            })
+            .collect();
+    }
+    let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
+    for start in start_candidates(w, features, seed) {
+        let mut groups = grow_groups(w, features, &sizes, start);
+        refine_swaps(w, &mut groups);
+        let cut = cut_weight(w, &groups);
+        if best.as_ref().is_none_or(|(b, _)| cut < *b) {
+            best = Some((cut, groups));
+        }
+    }
+    best.expect("at least one start").1
+}
+
+/// Seeds for greedy growth: the most weakly attached feature (a periphery),
+/// the feature least attached to that one (the other end), and two seeded picks.
+fn start_candidates(w: MatRef<'_, f64>, features: &[usize], seed: u64) -> Vec<usize> {
+    let strength = |i: usize| features.iter().map(|&j| w[(i, j)]).sum::<f64>();
+    let weakest = *features
+        .iter()
+        .min_by(|&&a, &&b| strength(a).total_cmp(&strength(b)).then(a.cmp(&b)))
+        .expect("non-empty");
+    let farthest = *features
+        .iter()
+        .filter(|&&j| j != weakest)
+        .min_by(|&&a, &&b| w[(weakest, a)].total_cmp(&w[(weakest, b)]).then(a.cmp(&b)))
+        .unwrap_or(&weakest);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut starts = vec![weakest, farthest];
+    starts.extend(features.choose_multiple(&mut rng, 2).copied());
+    starts.dedup();
+    starts
+}
+
+/// Greedy graph growing: fills groups one after another, each from the
+/// remaining feature most attached to it (the first from `start`).
+fn grow_groups(
+    w: MatRef<'_, f64>,
+    features: &[usize],
+    sizes: &[usize],
+    start: usize,
+) -> Vec<Vec<usize>> {
+    let mut remaining: Vec<usize> = features.to_vec();
+    let mut groups = Vec::with_capacity(sizes.len());
+    for (g, &size) in sizes.iter().enumerate() {
+        if g == sizes.len() - 1 {
+            groups.push(std::mem::take(&mut remaining));
+            break;
+        }
+        let mut group = Vec::with_capacity(size);
+        // Attachment of each remaining feature to the group minus to the rest.
+        let rest_strength: Vec<f64> = remaining
+            .iter()
+            .map(|&i| remaining.iter().map(|&j| w[(i, j)]).sum())
+            .collect();
+        let mut gain: Vec<f64> = rest_strength.iter().map(|s| -s).collect();
+        let first = if g == 0 {
+            remaining.iter().position(|&f| f == start).unwrap_or(0)
+        } else {
+            argmax(&gain)
+        };
+        let mut pick = first;
+        while group.len() < size {
+            let chosen = remaining.swap_remove(pick);
+            gain.swap_remove(pick);
+            group.push(chosen);
+            for (k, &i) in remaining.iter().enumerate() {
+                gain[k] += 2.0 * w[(i, chosen)];
+            }
+            if group.len() < size {
+                pick = argmax(&gain);
+            }
+        }
+        groups.push(group);
+    }
+    groups
+}
+
+fn argmax(values: &[f64]) -> usize {
+    let mut best = 0;
+    for (k, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+/// Pairwise swap refinement of a k-way split: moves pairs between groups while
+/// that lowers the weight between groups (sizes never change).
+fn refine_swaps(w: MatRef<'_, f64>, groups: &mut [Vec<usize>]) {
+    let k = groups.len();
+    let members: Vec<(usize, usize)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, f)| f.iter().map(move |&i| (i, g)))
+        .collect();
+    let n = members.len();
+    let mut group_of: Vec<usize> = members.iter().map(|m| m.1).collect();
+    let ids: Vec<usize> = members.iter().map(|m| m.0).collect();
+    // conn[x][g]: weight from member x to group g.
+    let mut conn = vec![0.0; n * k];
+    for x in 0..n {
+        for y in 0..n {
+            conn[x * k + group_of[y]] += w[(ids[x], ids[y])];
+        }
+    }
+    for _ in 0..MAX_PASSES {
+        let mut improved = false;
+        for x in 0..n {
+            let gx = group_of[x];
+            let mut best = (0.0, usize::MAX);
+            for y in 0..n {
+                let gy = group_of[y];
+                if gy == gx {
+                    continue;
+                }
+                let gain = conn[x * k + gy] - conn[x * k + gx] + conn[y * k + gx]
+                    - conn[y * k + gy]
+                    - 2.0 * w[(ids[x], ids[y])];
+                if gain > best.0 + 1e-12 {
+                    best = (gain, y);
+                }
+            }
+            if best.1 != usize::MAX {
+                let y = best.1;
+                let gy = group_of[y];
+                for z in 0..n {
+                    let (wx, wy) = (w[(ids[z], ids[x])], w[(ids[z], ids[y])]);
+                    conn[z * k + gx] += wy - wx;
+                    conn[z * k + gy] += wx - wy;
+                }
+                group_of.swap(x, y);
+                improved = true;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    for g in groups.iter_mut() {
+        g.clear();
+    }
+    for x in 0..n {
+        groups[group_of[x]].push(ids[x]);
+    }
+    for g in groups.iter_mut() {
+        g.sort_unstable();
+    }
+}
+
+/// The objective's structure: the counted partitions (numbered compactly),
+/// their coefficients 1 / (levels × partitions in the level), and for every
+/// leaf position the counted nodes on its path from the root, top down.
+struct Objective {
+    coefficient: Vec<f64>,
+    /// Leaf ranges of the counted nodes.
+    ranges: Vec<std::ops::Range<usize>>,
+    paths: Vec<Vec<usize>>,
+}
+
+impl Objective {
+    fn new(tree: &CanonicalTree, levels: &[usize]) -> Self {
+        let partitions = tree.canonical_partitions(levels);
+        let mut coefficient = Vec::with_capacity(partitions.len());
+        let mut ranges = Vec::with_capacity(partitions.len());
+        let mut paths = vec![Vec::new(); tree.len()];
+        // Depth-first (preorder) numbering keeps every path top down.
+        let mut by_node: Vec<_> = partitions.iter().collect();
+        by_node.sort_by_key(|p| p.node);
+        for p in by_node {
+            let count = partitions.iter().filter(|q| q.level == p.level).count();
+            let index = coefficient.len();
+            coefficient.push(1.0 / (levels.len() * count) as f64);
+            ranges.push(p.leaves.clone());
+            for leaf in p.leaves.clone() {
+                paths[leaf].push(index);
+            }
+        }
+        Objective {
+            coefficient,
+            ranges,
+            paths,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.coefficient.len()
+    }
+}
+
+/// Swaps positions while that lowers Σ_v c_v · cut(v) over counted nodes v.
+fn refine_globally(
+    w: MatRef<'_, f64>,
+    tree: &CanonicalTree,
+    levels: &[usize],
+    seed: u64,
+    leaf_feature: &mut [usize],
+) {
+    let n = tree.len();
+    let objective = Objective::new(tree, levels);
+    let nodes = objective.len();
+    let degree: Vec<f64> = (0..n).map(|i| (0..n).map(|j| w[(i, j)]).sum()).collect();
+    // affinity[x * nodes + v] = Σ_{j ∈ v} w(x, j) for the counted nodes v.
+    let mut affinity = vec![0.0; n * nodes];
+    for (v, range) in objective.ranges.iter().enumerate() {
+        for p in range.clone() {
+            let j = leaf_feature[p];
+            for x in 0..n {
+                affinity[x * nodes + v] += w[(x, j)];
+            }
+        }
+    }
+    let scale: f64 = degree.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+    let mut scan: Vec<usize> = (0..n).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for _ in 0..MAX_PASSES {
+        scan.shuffle(&mut rng);
+        let mut improved = false;
+        for &p in &scan {
+            let a = leaf_feature[p];
+            let mut best = (-MIN_GAIN * scale, usize::MAX);
+            for q in 0..n {
+                if q == p {
+                    continue;
+                }
+                let b = leaf_feature[q];
+                let delta = swap_delta(&objective, &affinity, &degree, w[(a, b)], (a, p), (b, q));
+                if delta < best.0 {
+                    best = (delta, q);
+                }
+            }
+            let q = best.1;
+            if q == usize::MAX {
+                continue;
+            }
+            let b = leaf_feature[q];
+            // Nodes holding p but not q lose a and gain b; the other way round for q.
+            for &v in only_in(&objective.paths[p], &objective.paths[q]) {
+                for x in 0..n {
+                    affinity[x * nodes + v] += w[(x, b)] - w[(x, a)];
+                }
+            }
+            for &v in only_in(&objective.paths[q], &objective.paths[p]) {
+                for x in 0..n {
+                    affinity[x * nodes + v] += w[(x, a)] - w[(x, b)];
+                }
+            }
+            leaf_feature.swap(p, q);
+            improved = true;
+        }
+        if !improved {
+            break;
+        }
+    }
+}
+
+/// The suffix of `path` below its common prefix with `other` (paths are top down).
+fn only_in<'p>(path: &'p [usize], other: &[usize]) -> &'p [usize] {
+    let common = path.iter().zip(other).take_while(|(a, b)| a == b).count();
+    &path[common..]
+}
+
+/// Change of the objective if feature `a` (at leaf `p`) and feature `b`
+/// (at leaf `q`) trade places.
+fn swap_delta(
+    objective: &Objective,
+    affinity: &[f64],
+    degree: &[f64],
+    w_ab: f64,
+    (a, p): (usize, usize),
+    (b, q): (usize, usize),
+) -> f64 {
+    let nodes = objective.len();
+    let mut delta = 0.0;
+    for &v in only_in(&objective.paths[p], &objective.paths[q]) {
+        // v loses a and gains b: cut(v) = Σ_{i∈v} degree(i) − 2 · internal weight.
+        let inside = affinity[b * nodes + v] - w_ab - affinity[a * nodes + v];
+        delta += objective.coefficient[v] * ((degree[b] - degree[a]) - 2.0 * inside);
+    }
+    for &v in only_in(&objective.paths[q], &objective.paths[p]) {
+        let inside = affinity[a * nodes + v] - w_ab - affinity[b * nodes + v];
+        delta += objective.coefficient[v] * ((degree[a] - degree[b]) - 2.0 * inside);
+    }
+    delta
+}
+
+/// The surrogate objective of an order: mean over levels of the per-level mean cut.
+pub fn surrogate_objective(
+    weights: MatRef<'_, f64>,
+    tree: &CanonicalTree,
+    levels: &[usize],
+    order: &[usize],
+) -> f64 {
+    let n = tree.len();
+    let permuted = Mat::from_fn(n, n, |i, j| weights[(order[i], order[j])]);
+    let partitions = tree.canonical_partitions(levels);
+    let cuts = crate::stats::surrogate_cuts(permuted.as_ref(), tree, &partitions);
+    let mut total = 0.0;
+    for &level in levels {
+        let level_cuts: Vec<f64> = partitions
+            .iter()
+            .zip(&cuts)
+            .filter(|(p, _)| p.level == level)
+            .map(|(_, c)| *c)
+            .collect();
+        total += level_cuts.iter().sum::<f64>() / level_cuts.len() as f64;
+    }
+    total / levels.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::CoMoments;
+    use crate::synthetic::smooth_field;
+    use crate::tree::Grid;
+    use faer::Par;
+    use rand::Rng;
+
+    fn tree(shape: &[usize]) -> CanonicalTree {
+        CanonicalTree::new(Grid::new(shape.to_vec()).unwrap())
+    }
+
+    fn random_weights(n: usize, seed: u64) -> Mat<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut w = Mat::<f64>::zeros(n, n);
+        for i in 0..n {
+            for j in 0..i {
+                let v: f64 = rng.random();
+                w[(i, j)] = v;
+                w[(j, i)] = v;
+            }
+        }
+        w
+    }
+
+    /// |correlation| of a smooth field whose features were shuffled by `perm`.
+    fn field_weights(shape: &[usize], rows: usize, perm: &[usize]) -> Mat<f64> {
+        let sample = smooth_field(rows, shape, 0.8, 5);
+        let n = sample.features;
+        let x = sample.as_ref();
+        let shuffled = Mat::from_fn(rows, n, |r, j| x[(r, perm[j])]);
+        let mut stats = CoMoments::new(n);
+        stats.update(shuffled.as_ref(), Par::Seq);
+        stats.correlation_weights()
+    }
+
+    #[test]
+    fn swap_delta_matches_the_objective() {
+        let t = tree(&[6, 5]);
+        let levels = t.default_levels();
+        let w = rounded_weights(random_weights(30, 1).as_ref());
+        let objective = Objective::new(&t, &levels);
+        let mut leaf_feature: Vec<usize> = (0..30).rev().collect();
+        let order_of = |lf: &[usize]| {
+            let mut order = vec![0; 30];
+            for (p, &f) in lf.iter().enumerate() {
+                order[t.leaf_order()[p]] = f;
+            }
+            order
+        };
+        let nodes = objective.len();
+        let mut affinity = vec![0.0; 30 * nodes];
+        for (v, range) in objective.ranges.iter().enumerate() {
+            for p in range.clone() {
+                for x in 0..30 {
+                    affinity[x * nodes + v] += w[(x, leaf_feature[p])];
+                }
+            }
+        }
+        let degree: Vec<f64> = (0..30).map(|i| (0..30).map(|j| w[(i, j)]).sum()).collect();
+        let before = surrogate_objective(w.as_ref(), &t, &levels, &order_of(&leaf_feature));
+        for (p, q) in [(0, 29), (3, 4), (10, 22), (7, 8)] {
+            let (a, b) = (leaf_feature[p], leaf_feature[q]);
+            let delta = swap_delta(&objective, &affinity, &degree, w[(a, b)], (a, p), (b, q));
+            leaf_feature.swap(p, q);
+            let after = surrogate_objective(w.as_ref(), &t, &levels, &order_of(&leaf_feature));
+            leaf_feature.swap(p, q);
+            assert!(
+                (after - before - delta).abs() < 1e-9,
+                "swap {p},{q}: {delta} vs {}",
+                after - before
+            );
+        }
+        let _ = &mut leaf_feature;
+    }
+
+    #[test]
+    fn exact_split_keeps_sizes_and_separates_clusters() {
+        // Two cliques {0..5} and {5..12} joined weakly.
+        let w = Mat::from_fn(12, 12, |i, j| {
+            if i == j {
+                0.0
+            } else if (i < 5) == (j < 5) {
+                0.9
+            } else {
+                0.05
+            }
+        });
+        let features: Vec<usize> = (0..12).collect();
+        let groups = split_exact(w.as_ref(), &features, &[5, 7], 0);
+        assert_eq!(groups[0], vec![0, 1, 2, 3, 4]);
+        let groups = split_exact(w.as_ref(), &features, &[3, 3, 3, 3], 0);
+        assert!(groups.iter().all(|g| g.len() == 3));
+        let mut all: Vec<usize> = groups.concat();
+        all.sort_unstable();
+        assert_eq!(all, features);
+    }
+
+    #[test]
+    fn arrangement_recovers_local_structure() {
+        for shape in [vec![64], vec![8, 8]] {
+            let n: usize = shape.iter().product();
+            let t = tree(&shape);
+            let levels = t.default_levels();
+            let mut perm: Vec<usize> = (0..n).collect();
+            perm.shuffle(&mut ChaCha8Rng::seed_from_u64(3));
+            let w = field_weights(&shape, 3000, &perm);
+            let shuffled =
+                surrogate_objective(w.as_ref(), &t, &levels, &(0..n).collect::<Vec<_>>());
+            // The natural order of the field, expressed in shuffled indices.
+            let mut natural = vec![0; n];
+            for (j, &p) in perm.iter().enumerate() {
+                natural[p] = j;
+            }
+            let natural_cost = surrogate_objective(w.as_ref(), &t, &levels, &natural);
+            let order = arrange(w.as_ref(), &t, &levels, 0);
+            let mut sorted = order.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "a permutation");
+            let arranged = surrogate_objective(w.as_ref(), &t, &levels, &order);
+            assert!(
+                arranged <= natural_cost * 1.001,
+                "{shape:?}: arranged {arranged} vs natural {natural_cost}"
+            );
+            assert!(
+                natural_cost < shuffled && arranged < shuffled,
+                "{shape:?}: arranged {arranged} vs shuffled {shuffled}"
+            );
+            assert_eq!(order, arrange(w.as_ref(), &t, &levels, 0), "deterministic");
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! Writing a rearranged dataset (SPEC §3): in the wide layout the feature
+//! columns trade places (names, types and values kept; other columns stay in
+//! place); in the array layout the elements of every row are permuted. Every
+//! row and value survives bit for bit. Parquet input is streamed row group by
+//! row group (one output row group per input row group, the input's codecs
+//! kept), the order is stored under the key `entangle.order`, and the output
+//! appears atomically: it is written to a temporary file beside the target and
+//! renamed into place only when complete.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, FixedSizeListArray, LargeListArray, ListArray, RecordBatch,
+    UInt64Array,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::compute::take;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+
+use crate::error::{Error, Result};
+use crate::io::{ResolvedFeatures, Source};
+
+/// Key of the order in the output's key-value metadata.
+pub const ORDER_KEY: &str = "entangle.order";
+
+/// Checks that `order` is a permutation of 0..n; the error names `what`.
+pub fn check_permutation(order: &[usize], n: usize, what: &str) -> Result<()> {
+    if order.len() != n {
+        return Err(Error::option(
+            what,
+            format!("has {} entries but {n} features were selected", order.len()),
+        ));
+    }
+    let mut seen = vec![false; n];
+    for &i in order {
+        if i >= n {
+            return Err(Error::option(
+                what,
+                format!("is not a permutation: index {i} is out of range 0..{n}"),
+            ));
+        }
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(Error::option(
+                what,
+                format!("is not a permutation: index {i} appears twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The inverse permutation.
+pub fn inverse(order: &[usize]) -> Vec<usize> {
+    let mut inv = vec![0; order.len()];
+    for (j, &i) in order.iter().enumerate() {
+        inv[i] = j;
+    }
+    inv
+}
+
+/// How one batch is rearranged.
+struct Rearrangement {
+    features: ResolvedFeatures,
+    order: Vec<usize>,
+    input_schema: SchemaRef,
+    output_schema: SchemaRef,
+}
+
+impl Rearrangement {
+    fn new(schema: &SchemaRef, features: ResolvedFeatures, order: &[usize]) -> Result<Self> {
+        let output_schema = match &features {
+            ResolvedFeatures::Wide(cols) => {
+                check_permutation(order, cols.len(), "order")?;
+                let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+                for (slot, &source) in order.iter().enumerate() {
+                    fields[cols[slot].0] = schema.fields()[cols[source].0].clone();
+                }
+                Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+            }
+            ResolvedFeatures::Array(..) => schema.clone(),
+        };
+        Ok(Rearrangement {
+            features,
+            order: order.to_vec(),
+            input_schema: schema.clone(),
+            output_schema,
+        })
+    }
+
+    fn apply(&self, batch: &RecordBatch, first_row: u64) -> Result<RecordBatch> {
+        debug_assert_eq!(batch.schema().fields(), self.input_schema.fields());
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        match &self.features {
+            ResolvedFeatures::Wide(cols) => {
+                for (slot, &source) in self.order.iter().enumerate() {
+                    columns[cols[slot].0] = batch.column(cols[source].0).clone();
+                }
+            }
+            ResolvedFeatures::Array(index, name) => {
+                columns[*index] =
+                    permute_elements(batch.column(*index), &self.order, name, first_row)?;
+            }
+        }
+        RecordBatch::try_new(self.output_schema.clone(), columns)
+            .map_err(|e| Error::Data(e.to_string()))
+    }
+}
+
+/// Permutes the elements of every row of a list-like array: row r's element
+/// j becomes its old element `order[j]`. Null rows keep their (placeholder) values.
+pub fn permute_elements(
+    array: &ArrayRef,
+    order: &[usize],
+    name: &str,
+    first_row: u64,
+) -> Result<ArrayRef> {
+    let n = order.len();
+    let indices = |starts: &mut dyn Iterator<Item = (usize, usize, bool)>| -> Result<UInt64Array> {
+        let mut idx = Vec::new();
+        for (r, (start, len, valid)) in starts.enumerate() {
+            if len == n {
+                idx.extend(order.iter().map(|&k| (start + k) as u64));
+            } else if !valid {
+                idx.extend((start..start + len).map(|k| k as u64));
+            } else {
+                return Err(Error::column(
+                    name,
+                    format!(
+                        "row {} has {len} elements, the order has {n}",
+                        first_row + r as u64
+                    ),
+                ));
+            }
+        }
+        Ok(UInt64Array::from(idx))
+    };
+    let take_values = |values: &ArrayRef, idx: &UInt64Array| {
+        take(values, idx, None).map_err(|e| Error::column(name, e.to_string()))
+    };
+    Ok(match array.data_type() {
+        DataType::FixedSizeList(field, size) => {
+            let l = array.as_fixed_size_list();
+            let idx = indices(
+                &mut (0..l.len())
+                    .map(|r| (l.value_offset(r) as usize, *size as usize, l.is_valid(r))),
+            )?;
+            Arc::new(FixedSizeListArray::new(
+                field.clone(),
+                *size,
+                take_values(l.values(), &idx)?,
+                l.nulls().cloned(),
+            ))
+        }
+        DataType::List(field) => {
+            let l = array.as_list::<i32>();
+            let o = l.value_offsets();
+            let idx = indices(
+                &mut (0..l.len())
+                    .map(|r| (o[r] as usize, (o[r + 1] - o[r]) as usize, l.is_valid(r))),
+            )?;
+            let offsets = OffsetBuffer::new(o.iter().map(|&v| v - o[0]).collect::<Vec<_>>().into());
+            Arc::new(ListArray::new(
+                field.clone(),
+                offsets,
+                take_values(l.values(), &idx)?,
+                l.nulls().cloned(),
+            ))
+        }
+        DataType::LargeList(field) => {
+            let l = array.as_list::<i64>();
+            let o = l.value_offsets();
+            let idx = indices(
+                &mut (0..l.len())
+                    .map(|r| (o[r] as usize, (o[r + 1] - o[r]) as usize, l.is_valid(r))),
+            )?;
+            let offsets = OffsetBuffer::new(o.iter().map(|&v| v - o[0]).collect::<Vec<_>>().into());
+            Arc::new(LargeListArray::new(
+                field.clone(),
+                offsets,
+                take_values(l.values(), &idx)?,
+                l.nulls().cloned(),
+            ))
+        }
+        t => {
+            return Err(Error::column(
+                name,
+                format!("has type {t}; expected a list column"),
+            ));
+        }
+    })
+}
+
+/// A temporary file beside `output`, renamed onto it by [`AtomicOutput::commit`];
+/// dropped without commit, it is removed.
+pub struct AtomicOutput {
+    temp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+impl AtomicOutput {
+    pub fn create(target: &Path) -> Result<Self> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        // Keep the extension: some writers choose the format by it.
+        let suffix = target
+            .extension()
+            .map_or(".tmp".to_string(), |e| format!(".{}", e.to_string_lossy()));
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}.entangle-"))
+            .suffix(&suffix)
+            .tempfile_in(&dir)
+            .map_err(|e| Error::file(target, format!("cannot write the output: {e}")))?;
+        Ok(AtomicOutput {
+            temp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// The temporary file, for writers that take a path.
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    pub fn file(&self) -> Result<File> {
+        self.temp.reopen().map_err(|e| Error::file(&self.target, e))
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let target = self.target.clone();
+        self.temp
+            .persist(&target)
+            .map_err(|e| Error::file(&target, format!("cannot write the output: {}", e.error)))?;
+        Ok(())
+    }
+}
+
+/// Writes a whole file atomically.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let out = AtomicOutput::create(path)?;
+    out.file()?
+        .write_all(bytes)
+        .map_err(|e| Error::file(path, format!("cannot write: {e}")))?;
+    out.commit()
+}
+
+/// Refuses to overwrite the input.
+fn check_distinct(input: &Path, output: &Path) -> Result<()> {
+    let same = match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(Error::option(
+            "-o",
+            format!("the output {} is the input file", output.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `input` rearranged by `order` to `output` (Parquet, or CSV when
+/// `output` ends in .csv). Returns the number of rows written.
+/// `progress(rows_done, rows_total)` is called after each batch.
+pub fn write_rearranged(
+    input: &Path,
+    output: &Path,
+    features: ResolvedFeatures,
+    order: &[usize],
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<u64> {
+    check_distinct(input, output)?;
+    let source = Source::open(input)?;
+    let rearrangement = Rearrangement::new(source.schema(), features, order)?;
+    let order_json = serde_json::to_string(order).expect("a list of numbers");
+    let out = AtomicOutput::create(output)?;
+    let write_error =
+        |e: &dyn std::fmt::Display| Error::file(output, format!("cannot write the output: {e}"));
+    let csv_out = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let mut rows = 0u64;
+    let total = source.rows();
+    if csv_out {
+        let mut writer = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(out.file()?);
+        let all: Vec<usize> = (0..source.schema().fields().len()).collect();
+        for batch in source.batches(&all)? {
+            let batch = rearrangement.apply(&batch?, rows)?;
+            writer.write(&batch).map_err(|e| write_error(&e))?;
+            rows += batch.num_rows() as u64;
+            progress(rows, total);
+        }
+    } else if source.is_parquet() {
+        let file = File::open(input).map_err(|e| Error::file(input, e))?;
+        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            .map_err(|e| Error::file(input, e))?;
+        let props = writer_properties(&metadata, &order_json);
+        let mut writer = ArrowWriter::try_new(
+            out.file()?,
+            rearrangement.output_schema.clone(),
+            Some(props),
+        )
+        .map_err(|e| write_error(&e))?;
+        for group in 0..metadata.metadata().num_row_groups() {
+            let group_rows = metadata.metadata().row_group(group).num_rows() as usize;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                file.try_clone().map_err(|e| Error::file(input, e))?,
+                metadata.clone(),
+            )
+            .with_row_groups(vec![group])
+            .with_batch_size(group_rows.clamp(1, 1 << 16))
+            .build()
+            .map_err(|e| Error::file(input, e))?;
+            for batch in reader {
+                let batch = batch.map_err(|e| Error::file(input, e))?;
+                let batch = rearrangement.apply(&batch, rows)?;
+                writer.write(&batch).map_err(|e| write_error(&e))?;
+                rows += batch.num_rows() as u64;
+                progress(rows, total);
+            }
+            // One output row group per input row group.
+            writer.flush().map_err(|e| write_error(&e))?;
+        }
+        writer.close().map_err(|e| write_error(&e))?;
+    } else {
+        let props = WriterProperties::builder()
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                ORDER_KEY.to_string(),
+                order_json.clone(),
+            )]))
+            .build();
+        let mut writer = ArrowWriter::try_new(
+            out.file()?,
+            rearrangement.output_schema.clone(),
+            Some(props),
+        )
+        .map_err(|e| write_error(&e))?;
+        let all: Vec<usize> = (0..source.schema().fields().len()).collect();
+        for batch in source.batches(&all)? {
+            let batch = rearrangement.apply(&batch?, rows)?;
+            writer.write(&batch).map_err(|e| write_error(&e))?;
+            rows += batch.num_rows() as u64;
+            progress(rows, total);
+        }
+        writer.close().map_err(|e| write_error(&e))?;
+    }
+    out.commit()?;
+    Ok(rows)
+}
+
+/// Writer properties that keep the input's codecs (per column), its
+/// key-value metadata, and add the order.
+fn writer_properties(metadata: &ArrowReaderMetadata, order_json: &str) -> WriterProperties {
+    let parquet = metadata.metadata();
+    let mut builder = WriterProperties::builder().set_max_row_group_row_count(Some(usize::MAX));
+    if parquet.num_row_groups() > 0 {
+        for column in parquet.row_group(0).columns() {
+            builder = builder.set_column_compression(
+                ColumnPath::new(column.column_path().parts().to_vec()),
+                column.compression(),
+            );
+        }
+    }
+    let mut kv: Vec<KeyValue> = parquet
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .filter(|k| k.key != "ARROW:schema" && k.key != ORDER_KEY)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    kv.push(KeyValue::new(ORDER_KEY.to_string(), order_json.to_string()));
+    builder.set_key_value_metadata(Some(kv)).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permutations_are_checked() {
+        assert!(check_permutation(&[2, 0, 1], 3, "order").is_ok());
+        let e = check_permutation(&[0, 1], 3, "order")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "order: has 2 entries but 3 features were selected");
+        let e = check_permutation(&[0, 0, 1], 3, "order")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "order: is not a permutation: index 0 appears twice");
+        let e = check_permutation(&[0, 3, 1], 3, "order")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "order: is not a permutation: index 3 is out of range 0..3"
+        );
+        assert_eq!(inverse(&[2, 0, 1]), vec![1, 2, 0]);
+    }
+
+    #[test]
+    fn list_elements_are_permuted_per_row() {
+        let values = arrow::array::Float64Array::from_iter_values((0..6).map(|v| v as f64));
+        let field = Arc::new(arrow::datatypes::Field::new(
+            "item",
+            DataType::Float64,
+            false,
+        ));
+        let list: ArrayRef = Arc::new(FixedSizeListArray::new(field, 3, Arc::new(values), None));
+        let out = permute_elements(&list.slice(1, 1), &[2, 0, 1], "v", 0).unwrap();
+        let out = out.as_fixed_size_list();
+        let row = out.value(0);
+        assert_eq!(
+            row.as_primitive::<arrow::datatypes::Float64Type>()
+                .values()
+                .as_ref(),
+            &[5.0, 3.0, 4.0]
+        );
+    }
+}
