@@ -23,6 +23,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::tree::CanonicalTree;
 
+/// Root splits carried through to a full order (for up to 1024 features).
+const ROOT_CANDIDATES: usize = 3;
 /// Swap passes over all positions at most, in the global refinement.
 const MAX_PASSES: usize = 30;
 /// Improvements smaller than this (relative to the objective) end refinement.
@@ -50,17 +52,38 @@ pub fn arrange(
     let n = tree.len();
     assert_eq!((weights.nrows(), weights.ncols()), (n, n));
     let w = rounded_weights(weights);
-    let mut leaf_feature = vec![usize::MAX; n];
-    split_top_down(
-        w.as_ref(),
-        tree,
-        0,
-        (0..n).collect(),
-        seed,
-        &mut leaf_feature,
-    );
-    refine_globally(w.as_ref(), tree, levels, seed, &mut leaf_feature);
-    let mut order = vec![0; n];
+    // The root's best few splits are each carried through; the order with the
+    // lowest objective wins (ties: the least-cut root split).
+    let root = &tree.nodes()[0];
+    let sizes: Vec<usize> = root
+        .children
+        .iter()
+        .map(|&c| tree.nodes()[c].size())
+        .collect();
+    let all: Vec<usize> = (0..n).collect();
+    let tries = if n <= 1024 { ROOT_CANDIDATES } else { 1 };
+    let mut best: Option<(f64, Vec<usize>)> = None;
+    for groups in split_candidates(w.as_ref(), &all, &sizes, seed)
+        .into_iter()
+        .take(tries)
+    {
+        let mut leaf_feature = vec![usize::MAX; n];
+        for (&child, group) in root.children.iter().zip(groups) {
+            split_top_down(w.as_ref(), tree, child, group, seed, &mut leaf_feature);
+        }
+        refine_globally(w.as_ref(), tree, levels, seed, &mut leaf_feature);
+        let cost = surrogate_objective(w.as_ref(), tree, levels, &grid_order(tree, &leaf_feature));
+        if best.as_ref().is_none_or(|(b, _)| cost < *b) {
+            best = Some((cost, leaf_feature));
+        }
+    }
+    let leaf_feature = best.expect("at least one root split").1;
+    grid_order(tree, &leaf_feature)
+}
+
+/// The order (`order[g]` = feature at grid position g) of a leaf assignment.
+fn grid_order(tree: &CanonicalTree, leaf_feature: &[usize]) -> Vec<usize> {
+    let mut order = vec![0; leaf_feature.len()];
     for (position, &feature) in leaf_feature.iter().enumerate() {
         order[tree.leaf_order()[position]] = feature;
     }
@@ -119,63 +142,176 @@ pub fn split_exact(
     sizes: &[usize],
     seed: u64,
 ) -> Vec<Vec<usize>> {
+    split_candidates(w, features, sizes, seed).swap_remove(0)
+}
+
+/// The refined candidate splits of [`split_exact`], least cut first.
+fn split_candidates(
+    w: MatRef<'_, f64>,
+    features: &[usize],
+    sizes: &[usize],
+    seed: u64,
+) -> Vec<Vec<Vec<usize>>> {
     assert_eq!(sizes.iter().sum::<usize>(), features.len());
     match sizes.len() {
-        1 => vec![features.to_vec()],
-        2 => bisect(w, features, sizes[0], seed),
+        1 => vec![vec![features.to_vec()]],
+        2 => bisect_candidates(w, features, sizes[0], seed),
         4 => {
-            let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
             // Quadrant pairs sharing a half: (0,1 | 2,3) for rows, (0,2 | 1,3) for columns.
-            for pairing in [[0, 1, 2, 3], [0, 2, 1, 3]] {
-                let outer = bisect(w, features, sizes[pairing[0]] + sizes[pairing[1]], seed);
-                let first = bisect(w, &outer[0], sizes[pairing[0]], seed ^ 1);
-                let second = bisect(w, &outer[1], sizes[pairing[2]], seed ^ 2);
-                let mut groups = vec![Vec::new(); 4];
-                for (slot, group) in pairing.iter().zip(first.into_iter().chain(second)) {
-                    groups[*slot] = group;
-                }
-                refine_swaps(w, &mut groups);
-                let cut = cut_weight(w, &groups);
-                if best.as_ref().is_none_or(|(b, _)| cut < *b) {
-                    best = Some((cut, groups));
-                }
+            let mut candidates: Vec<Vec<Vec<usize>>> = [[0, 1, 2, 3], [0, 2, 1, 3]]
+                .iter()
+                .map(|pairing| {
+                    let outer = bisect(w, features, sizes[pairing[0]] + sizes[pairing[1]], seed);
+                    let first = bisect(w, &outer[0], sizes[pairing[0]], seed ^ 1);
+                    let second = bisect(w, &outer[1], sizes[pairing[2]], seed ^ 2);
+                    let mut groups = vec![Vec::new(); 4];
+                    for (slot, group) in pairing.iter().zip(first.into_iter().chain(second)) {
+                        groups[*slot] = group;
+                    }
+                    groups
+                })
+                .collect();
+            if features.len() <= SPECTRAL_MAX_FEATURES {
+                candidates.extend(spectral_quadrants(w, features, sizes));
             }
-            best.expect("two pairings").1
+            refined_by_cut(w, candidates)
         }
         _ => {
             let mut groups =
                 grow_groups(w, features, sizes, start_candidates(w, features, seed)[0]);
             refine_swaps(w, &mut groups);
-            groups
+            vec![groups]
         }
     }
 }
 
 /// Bisection into `first` features and the rest.
 fn bisect(w: MatRef<'_, f64>, features: &[usize], first: usize, seed: u64) -> Vec<Vec<usize>> {
+    bisect_candidates(w, features, first, seed).swap_remove(0)
+}
+
+/// Refined bisections into `first` features and the rest, least cut first.
+fn bisect_candidates(
+    w: MatRef<'_, f64>,
+    features: &[usize],
+    first: usize,
+    seed: u64,
+) -> Vec<Vec<Vec<usize>>> {
     let sizes = [first, features.len() - first];
     if sizes.contains(&0) {
-        return sizes
-            .iter()
-            .map(|&s| {
-                if s == 0 {
-                    Vec::new()
-                } else {
-                    features.to_vec()
-                }
-            })
-            .collect();
+        return vec![
+            sizes
+                .iter()
+                .map(|&s| {
+                    if s == 0 {
+                        Vec::new()
+                    } else {
+                        features.to_vec()
+                    }
+                })
+                .collect(),
+        ];
     }
-    let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
-    for start in start_candidates(w, features, seed) {
-        let mut groups = grow_groups(w, features, &sizes, start);
-        refine_swaps(w, &mut groups);
-        let cut = cut_weight(w, &groups);
-        if best.as_ref().is_none_or(|(b, _)| cut < *b) {
-            best = Some((cut, groups));
+    let mut candidates: Vec<Vec<Vec<usize>>> = start_candidates(w, features, seed)
+        .into_iter()
+        .map(|start| grow_groups(w, features, &sizes, start))
+        .collect();
+    if features.len() <= SPECTRAL_MAX_FEATURES {
+        candidates.extend(spectral_bisection(w, features, first));
+    }
+    refined_by_cut(w, candidates)
+}
+
+/// The candidate splits, each refined, least cut first (stable).
+fn refined_by_cut(w: MatRef<'_, f64>, candidates: Vec<Vec<Vec<usize>>>) -> Vec<Vec<Vec<usize>>> {
+    let mut scored: Vec<(f64, Vec<Vec<usize>>)> = candidates
+        .into_iter()
+        .map(|mut groups| {
+            refine_swaps(w, &mut groups);
+            (cut_weight(w, &groups), groups)
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().map(|(_, g)| g).collect()
+}
+
+/// Largest set bisected spectrally (a dense eigendecomposition, O(n³)).
+const SPECTRAL_MAX_FEATURES: usize = 1024;
+
+/// The set's spectral embedding: the eigenvectors of its graph Laplacian for
+/// the 2nd and 3rd smallest eigenvalues (columns 0 and 1 of the result).
+fn spectral_embedding(w: MatRef<'_, f64>, features: &[usize]) -> Option<Mat<f64>> {
+    let n = features.len();
+    if n < 3 {
+        return None;
+    }
+    let laplacian = Mat::from_fn(n, n, |i, j| {
+        if i == j {
+            features.iter().map(|&k| w[(features[i], k)]).sum()
+        } else {
+            -w[(features[i], features[j])]
         }
-    }
-    best.expect("at least one start").1
+    });
+    let eigen = laplacian.self_adjoint_eigen(faer::Side::Lower).ok()?;
+    Some(Mat::from_fn(n, 2, |i, j| eigen.U()[(i, j + 1)]))
+}
+
+/// Members of `items` ranked by `key` (ties by value).
+fn ranked(items: &[usize], key: &dyn Fn(usize) -> f64) -> Vec<usize> {
+    let mut r = items.to_vec();
+    r.sort_by(|&a, &b| key(a).total_cmp(&key(b)).then(a.cmp(&b)));
+    r
+}
+
+/// Bisection by the Fiedler vector: the `first` features with the smallest
+/// entries against the rest. Grid-like data gets straight cuts this way,
+/// which greedy growth from one seed misses.
+fn spectral_bisection(
+    w: MatRef<'_, f64>,
+    features: &[usize],
+    first: usize,
+) -> Option<Vec<Vec<usize>>> {
+    let embedding = spectral_embedding(w, features)?;
+    let order = ranked(&(0..features.len()).collect::<Vec<_>>(), &|k| {
+        embedding[(k, 0)]
+    });
+    Some(vec![
+        order[..first].iter().map(|&k| features[k]).collect(),
+        order[first..].iter().map(|&k| features[k]).collect(),
+    ])
+}
+
+/// Quadrant splits in the 2D spectral embedding, along axes at eight angles
+/// (the 2nd and 3rd eigenvalues of a square grid coincide, so the embedding
+/// may come rotated): halves by the first axis, then each half by the second.
+fn spectral_quadrants(
+    w: MatRef<'_, f64>,
+    features: &[usize],
+    sizes: &[usize],
+) -> Vec<Vec<Vec<usize>>> {
+    let Some(e) = spectral_embedding(w, features) else {
+        return Vec::new();
+    };
+    let all: Vec<usize> = (0..features.len()).collect();
+    (0..8)
+        .map(|step| {
+            let angle = std::f64::consts::PI * step as f64 / 8.0;
+            let (c, s) = (angle.cos(), angle.sin());
+            let u = |k: usize| c * e[(k, 0)] + s * e[(k, 1)];
+            let v = |k: usize| -s * e[(k, 0)] + c * e[(k, 1)];
+            let by_u = ranked(&all, &u);
+            let (top, bottom) = by_u.split_at(sizes[0] + sizes[1]);
+            let (top, bottom) = (ranked(top, &v), ranked(bottom, &v));
+            let pick = |ks: &[usize]| ks.iter().map(|&k| features[k]).collect::<Vec<_>>();
+            vec![
+                pick(&top[..sizes[0]]),
+                pick(&top[sizes[0]..]),
+                pick(&bottom[..sizes[2]]),
+                pick(&bottom[sizes[2]..]),
+            ]
+        })
+        .collect()
 }
 
 /// Seeds for greedy growth: the most weakly attached feature (a periphery),
@@ -252,66 +388,152 @@ fn argmax(values: &[f64]) -> usize {
     best
 }
 
-/// Pairwise swap refinement of a k-way split: moves pairs between groups while
-/// that lowers the weight between groups (sizes never change).
-fn refine_swaps(w: MatRef<'_, f64>, groups: &mut [Vec<usize>]) {
-    let k = groups.len();
-    let members: Vec<(usize, usize)> = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, f)| f.iter().map(move |&i| (i, g)))
-        .collect();
-    let n = members.len();
-    let mut group_of: Vec<usize> = members.iter().map(|m| m.1).collect();
-    let ids: Vec<usize> = members.iter().map(|m| m.0).collect();
-    // conn[x][g]: weight from member x to group g.
-    let mut conn = vec![0.0; n * k];
-    for x in 0..n {
-        for y in 0..n {
-            conn[x * k + group_of[y]] += w[(ids[x], ids[y])];
-        }
-    }
-    for _ in 0..MAX_PASSES {
-        let mut improved = false;
+/// Swap moves tried per Kernighan–Lin pass (each costs O(n²)).
+const KL_MOVES: usize = 48;
+
+/// A k-way split under refinement: each member's group and its connection to
+/// every group.
+struct KWaySplit<'w> {
+    w: MatRef<'w, f64>,
+    ids: Vec<usize>,
+    group_of: Vec<usize>,
+    /// conn[x * k + g]: weight from member x to group g.
+    conn: Vec<f64>,
+    k: usize,
+}
+
+impl<'w> KWaySplit<'w> {
+    fn new(w: MatRef<'w, f64>, groups: &[Vec<usize>]) -> Self {
+        let k = groups.len();
+        let (ids, group_of): (Vec<usize>, Vec<usize>) = groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, f)| f.iter().map(move |&i| (i, g)))
+            .unzip();
+        let n = ids.len();
+        let mut conn = vec![0.0; n * k];
         for x in 0..n {
-            let gx = group_of[x];
-            let mut best = (0.0, usize::MAX);
             for y in 0..n {
-                let gy = group_of[y];
-                if gy == gx {
-                    continue;
-                }
-                let gain = conn[x * k + gy] - conn[x * k + gx] + conn[y * k + gx]
-                    - conn[y * k + gy]
-                    - 2.0 * w[(ids[x], ids[y])];
-                if gain > best.0 + 1e-12 {
-                    best = (gain, y);
-                }
-            }
-            if best.1 != usize::MAX {
-                let y = best.1;
-                let gy = group_of[y];
-                for z in 0..n {
-                    let (wx, wy) = (w[(ids[z], ids[x])], w[(ids[z], ids[y])]);
-                    conn[z * k + gx] += wy - wx;
-                    conn[z * k + gy] += wx - wy;
-                }
-                group_of.swap(x, y);
-                improved = true;
+                conn[x * k + group_of[y]] += w[(ids[x], ids[y])];
             }
         }
-        if !improved {
-            break;
+        KWaySplit {
+            w,
+            ids,
+            group_of,
+            conn,
+            k,
         }
     }
-    for g in groups.iter_mut() {
-        g.clear();
+
+    /// Decrease of the cut if members x and y (in different groups) trade groups.
+    fn gain(&self, x: usize, y: usize) -> f64 {
+        let (k, gx, gy) = (self.k, self.group_of[x], self.group_of[y]);
+        self.conn[x * k + gy] - self.conn[x * k + gx] + self.conn[y * k + gx]
+            - self.conn[y * k + gy]
+            - 2.0 * self.w[(self.ids[x], self.ids[y])]
     }
-    for x in 0..n {
-        groups[group_of[x]].push(ids[x]);
+
+    fn swap(&mut self, x: usize, y: usize) {
+        let (k, gx, gy) = (self.k, self.group_of[x], self.group_of[y]);
+        for z in 0..self.ids.len() {
+            let (wx, wy) = (
+                self.w[(self.ids[z], self.ids[x])],
+                self.w[(self.ids[z], self.ids[y])],
+            );
+            self.conn[z * k + gx] += wy - wx;
+            self.conn[z * k + gy] += wx - wy;
+        }
+        self.group_of.swap(x, y);
     }
-    for g in groups.iter_mut() {
-        g.sort_unstable();
+
+    /// Greedy passes: each member takes its best improving swap.
+    fn greedy(&mut self) {
+        let n = self.ids.len();
+        for _ in 0..MAX_PASSES {
+            let mut improved = false;
+            for x in 0..n {
+                let mut best = (1e-12, usize::MAX);
+                for y in (0..n).filter(|&y| self.group_of[y] != self.group_of[x]) {
+                    let gain = self.gain(x, y);
+                    if gain > best.0 {
+                        best = (gain, y);
+                    }
+                }
+                if best.1 != usize::MAX {
+                    self.swap(x, best.1);
+                    improved = true;
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+    }
+
+    /// Kernighan–Lin passes: take the best swap even when it loses, lock the
+    /// pair, and keep the best prefix of the sequence, which climbs out of the
+    /// local minima the greedy passes stop in.
+    fn kernighan_lin(&mut self) {
+        let n = self.ids.len();
+        for _ in 0..MAX_PASSES {
+            let mut locked = vec![false; n];
+            let (mut total, mut best_total, mut best_len) = (0.0, 1e-12, 0);
+            let mut moves = Vec::new();
+            for _ in 0..KL_MOVES.min(n / 2) {
+                let mut best: Option<(f64, usize, usize)> = None;
+                for x in (0..n).filter(|&x| !locked[x]) {
+                    for y in
+                        (x + 1..n).filter(|&y| !locked[y] && self.group_of[y] != self.group_of[x])
+                    {
+                        let gain = self.gain(x, y);
+                        if best.is_none_or(|b| gain > b.0) {
+                            best = Some((gain, x, y));
+                        }
+                    }
+                }
+                let Some((gain, x, y)) = best else { break };
+                self.swap(x, y);
+                locked[x] = true;
+                locked[y] = true;
+                moves.push((x, y));
+                total += gain;
+                if total > best_total {
+                    best_total = total;
+                    best_len = moves.len();
+                }
+            }
+            for &(x, y) in moves[best_len..].iter().rev() {
+                self.swap(x, y);
+            }
+            if best_len == 0 {
+                break;
+            }
+        }
+    }
+
+    fn into_groups(self) -> Vec<Vec<usize>> {
+        let mut groups = vec![Vec::new(); self.k];
+        for (&id, &g) in self.ids.iter().zip(&self.group_of) {
+            groups[g].push(id);
+        }
+        groups.iter_mut().for_each(|g| g.sort_unstable());
+        groups
+    }
+}
+
+/// Largest split refined by Kernighan–Lin (its passes cost O(KL_MOVES · n²)).
+const KL_MAX_FEATURES: usize = 2048;
+
+/// Refines a k-way split in place without changing the group sizes.
+fn refine_swaps(w: MatRef<'_, f64>, groups: &mut [Vec<usize>]) {
+    let mut split = KWaySplit::new(w, groups);
+    split.greedy();
+    if split.ids.len() <= KL_MAX_FEATURES {
+        split.kernighan_lin();
+    }
+    for (g, refined) in groups.iter_mut().zip(split.into_groups()) {
+        *g = refined;
     }
 }
 
@@ -355,7 +577,14 @@ impl Objective {
     }
 }
 
-/// Swaps positions while that lowers Σ_v c_v · cut(v) over counted nodes v.
+/// Largest order refined by whole-order Kernighan–Lin passes (each move
+/// scans all position pairs, O(n² · depth)).
+const GLOBAL_KL_MAX_FEATURES: usize = 1024;
+
+/// Refines the order by swapping positions while that lowers
+/// Σ_v c_v · cut(v) over the counted nodes v: greedy passes, then (for
+/// moderate sizes) Kernighan–Lin passes that accept losing swaps and keep the
+/// best prefix, alternating until neither improves.
 fn refine_globally(
     w: MatRef<'_, f64>,
     tree: &CanonicalTree,
@@ -363,61 +592,184 @@ fn refine_globally(
     seed: u64,
     leaf_feature: &mut [usize],
 ) {
-    let n = tree.len();
-    let objective = Objective::new(tree, levels);
-    let nodes = objective.len();
-    let degree: Vec<f64> = (0..n).map(|i| (0..n).map(|j| w[(i, j)]).sum()).collect();
-    // affinity[x * nodes + v] = Σ_{j ∈ v} w(x, j) for the counted nodes v.
-    let mut affinity = vec![0.0; n * nodes];
-    for (v, range) in objective.ranges.iter().enumerate() {
-        for p in range.clone() {
-            let j = leaf_feature[p];
+    let mut placement = Placement::new(w, Objective::new(tree, levels), leaf_feature.to_vec());
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    loop {
+        placement.greedy(&mut rng);
+        if leaf_feature.len() > GLOBAL_KL_MAX_FEATURES {
+            break;
+        }
+        let blocks = placement.block_swaps(tree);
+        if !placement.kernighan_lin() && !blocks {
+            break;
+        }
+    }
+    leaf_feature.copy_from_slice(&placement.leaf_feature);
+}
+
+/// Features placed on leaves, with the per-node affinity sums that make a
+/// swap's effect on the objective an O(depth) computation.
+struct Placement<'w> {
+    w: MatRef<'w, f64>,
+    objective: Objective,
+    degree: Vec<f64>,
+    /// affinity[x * nodes + v] = Σ_{j ∈ v} w(x, j) for the counted nodes v.
+    affinity: Vec<f64>,
+    leaf_feature: Vec<usize>,
+    /// Gains below this are round-off.
+    tolerance: f64,
+}
+
+impl<'w> Placement<'w> {
+    fn new(w: MatRef<'w, f64>, objective: Objective, leaf_feature: Vec<usize>) -> Self {
+        let n = leaf_feature.len();
+        let nodes = objective.len();
+        let degree: Vec<f64> = (0..n).map(|i| (0..n).map(|j| w[(i, j)]).sum()).collect();
+        let mut affinity = vec![0.0; n * nodes];
+        for (v, range) in objective.ranges.iter().enumerate() {
+            for p in range.clone() {
+                let j = leaf_feature[p];
+                for x in 0..n {
+                    affinity[x * nodes + v] += w[(x, j)];
+                }
+            }
+        }
+        let tolerance = MIN_GAIN * degree.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+        Placement {
+            w,
+            objective,
+            degree,
+            affinity,
+            leaf_feature,
+            tolerance,
+        }
+    }
+
+    /// Change of the objective if the features at leaves p and q trade places.
+    fn delta(&self, p: usize, q: usize) -> f64 {
+        let (a, b) = (self.leaf_feature[p], self.leaf_feature[q]);
+        swap_delta(
+            &self.objective,
+            &self.affinity,
+            &self.degree,
+            self.w[(a, b)],
+            (a, p),
+            (b, q),
+        )
+    }
+
+    fn swap(&mut self, p: usize, q: usize) {
+        let (a, b) = (self.leaf_feature[p], self.leaf_feature[q]);
+        let (n, nodes) = (self.leaf_feature.len(), self.objective.len());
+        // Nodes holding p but not q lose a and gain b; the other way round for q.
+        for &v in only_in(&self.objective.paths[p], &self.objective.paths[q]) {
             for x in 0..n {
-                affinity[x * nodes + v] += w[(x, j)];
+                self.affinity[x * nodes + v] += self.w[(x, b)] - self.w[(x, a)];
+            }
+        }
+        for &v in only_in(&self.objective.paths[q], &self.objective.paths[p]) {
+            for x in 0..n {
+                self.affinity[x * nodes + v] += self.w[(x, a)] - self.w[(x, b)];
+            }
+        }
+        self.leaf_feature.swap(p, q);
+    }
+
+    /// Passes in which each position (in a seeded order) takes its best improving swap.
+    fn greedy(&mut self, rng: &mut ChaCha8Rng) {
+        let n = self.leaf_feature.len();
+        let mut scan: Vec<usize> = (0..n).collect();
+        for _ in 0..MAX_PASSES {
+            scan.shuffle(rng);
+            let mut improved = false;
+            for &p in &scan {
+                let mut best = (-self.tolerance, usize::MAX);
+                for q in (0..n).filter(|&q| q != p) {
+                    let delta = self.delta(p, q);
+                    if delta < best.0 {
+                        best = (delta, q);
+                    }
+                }
+                if best.1 != usize::MAX {
+                    self.swap(p, best.1);
+                    improved = true;
+                }
+            }
+            if !improved {
+                break;
             }
         }
     }
-    let scale: f64 = degree.iter().sum::<f64>().max(f64::MIN_POSITIVE);
-    let mut scan: Vec<usize> = (0..n).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    for _ in 0..MAX_PASSES {
-        scan.shuffle(&mut rng);
+
+    /// Swaps the whole contents of two equal-sized tree nodes of one level
+    /// (leaf by leaf) when that lowers the objective: a coarse move that
+    /// shifts a block across a boundary, which single swaps cannot do
+    /// without first making things worse. Whether anything improved.
+    fn block_swaps(&mut self, tree: &CanonicalTree) -> bool {
         let mut improved = false;
-        for &p in &scan {
-            let a = leaf_feature[p];
-            let mut best = (-MIN_GAIN * scale, usize::MAX);
-            for q in 0..n {
-                if q == p {
-                    continue;
-                }
-                let b = leaf_feature[q];
-                let delta = swap_delta(&objective, &affinity, &degree, w[(a, b)], (a, p), (b, q));
-                if delta < best.0 {
-                    best = (delta, q);
-                }
-            }
-            let q = best.1;
-            if q == usize::MAX {
-                continue;
-            }
-            let b = leaf_feature[q];
-            // Nodes holding p but not q lose a and gain b; the other way round for q.
-            for &v in only_in(&objective.paths[p], &objective.paths[q]) {
-                for x in 0..n {
-                    affinity[x * nodes + v] += w[(x, b)] - w[(x, a)];
-                }
-            }
-            for &v in only_in(&objective.paths[q], &objective.paths[p]) {
-                for x in 0..n {
-                    affinity[x * nodes + v] += w[(x, a)] - w[(x, b)];
+        for level in 2..=tree.depth() {
+            let nodes: Vec<std::ops::Range<usize>> = tree
+                .level_nodes(level)
+                .into_iter()
+                .map(|v| tree.nodes()[v].leaves.clone())
+                .filter(|r| r.len() > 1)
+                .collect();
+            for i in 0..nodes.len() {
+                for j in i + 1..nodes.len() {
+                    let (u, v) = (&nodes[i], &nodes[j]);
+                    if u.len() != v.len() {
+                        continue;
+                    }
+                    let mut total = 0.0;
+                    for (p, q) in u.clone().zip(v.clone()) {
+                        total += self.delta(p, q);
+                        self.swap(p, q);
+                    }
+                    if total < -self.tolerance {
+                        improved = true;
+                    } else {
+                        for (p, q) in u.clone().zip(v.clone()).rev() {
+                            self.swap(p, q);
+                        }
+                    }
                 }
             }
-            leaf_feature.swap(p, q);
-            improved = true;
         }
-        if !improved {
-            break;
+        improved
+    }
+
+    /// One Kernighan–Lin pass: the best swap of unlocked positions, even a
+    /// losing one, KL_MOVES times; keeps the best prefix. Whether it improved.
+    fn kernighan_lin(&mut self) -> bool {
+        let n = self.leaf_feature.len();
+        let mut locked = vec![false; n];
+        let (mut total, mut best_total, mut best_len) = (0.0, -self.tolerance, 0);
+        let mut moves = Vec::new();
+        for _ in 0..KL_MOVES.min(n / 2) {
+            let mut best: Option<(f64, usize, usize)> = None;
+            for p in (0..n).filter(|&p| !locked[p]) {
+                for q in (p + 1..n).filter(|&q| !locked[q]) {
+                    let delta = self.delta(p, q);
+                    if best.is_none_or(|b| delta < b.0) {
+                        best = Some((delta, p, q));
+                    }
+                }
+            }
+            let Some((delta, p, q)) = best else { break };
+            self.swap(p, q);
+            locked[p] = true;
+            locked[q] = true;
+            moves.push((p, q));
+            total += delta;
+            if total < best_total {
+                best_total = total;
+                best_len = moves.len();
+            }
         }
+        for &(p, q) in moves[best_len..].iter().rev() {
+            self.swap(p, q);
+        }
+        best_len > 0
     }
 }
 

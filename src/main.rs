@@ -15,7 +15,7 @@ use entangle::io::{
     scan,
 };
 use entangle::labels::{LabelKey, LabelScheme};
-use entangle::plot::plot_profiles;
+use entangle::plot::{plot_format, plot_profiles};
 use entangle::profile::{
     DEFAULT_MAX_SAMPLES, DEFAULT_THETA, Profile, ProfileInput, ProfileOptions, SampleMatrix,
     compute_profile,
@@ -303,6 +303,7 @@ impl Analysis {
 fn profile_command(args: ProfileArgs) -> Result<()> {
     let start = Instant::now();
     let options = args.measure.options(args.selection.shape.as_ref())?;
+    args.plot.as_deref().map(plot_format).transpose()?;
     let files = input_files(&args.input)?;
     let profile = analyse(&files, &args.selection, &options)?.profile(&options, None)?;
     if let Some(plot) = &args.plot {
@@ -450,6 +451,7 @@ fn single_file(input: &std::path::Path) -> Result<PathBuf> {
 fn arrange_command(args: ArrangeArgs) -> Result<()> {
     let start = Instant::now();
     let options = args.measure.options(args.selection.shape.as_ref())?;
+    args.plot.as_deref().map(plot_format).transpose()?;
     let input = single_file(&args.input)?;
     let analysis = analyse(std::slice::from_ref(&input), &args.selection, &options)?;
     let n = analysis.sample.features;

@@ -29,34 +29,43 @@ const SERIES_COLORS: [RGBColor; 3] = [
     RGBColor(60, 150, 60),
 ];
 
+/// The plot format of a path, or an error naming `--plot`: check it before
+/// doing the work the plot shows.
+pub fn plot_format(path: &Path) -> Result<&'static str> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("svg") => Ok("svg"),
+        Some("png") => Ok("png"),
+        _ => Err(Error::option(
+            "--plot",
+            format!("{}: the file must end in .svg or .png", path.display()),
+        )),
+    }
+}
+
 /// Draws the profiles (label, profile) to `path` (.svg or .png).
 pub fn plot_profiles(path: &Path, title: &str, profiles: &[(&str, &Profile)]) -> Result<()> {
     register_font();
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
+    let format = plot_format(path)?;
     let size = (1000, 420);
     let out = AtomicOutput::create(path)?;
-    let drawn = match ext.as_deref() {
-        Some("svg") => draw(
+    let drawn = match format {
+        "svg" => draw(
             SVGBackend::new(out.path(), size).into_drawing_area(),
             title,
             profiles,
         )
         .map_err(|e| e.to_string()),
-        Some("png") => draw(
+        _ => draw(
             BitMapBackend::new(out.path(), size).into_drawing_area(),
             title,
             profiles,
         )
         .map_err(|e| e.to_string()),
-        _ => {
-            return Err(Error::option(
-                "--plot",
-                format!("{}: the file must end in .svg or .png", path.display()),
-            ));
-        }
     };
     drawn.map_err(|e| Error::file(path, format!("cannot draw the plot: {e}")))?;
     out.commit()

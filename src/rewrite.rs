@@ -77,6 +77,9 @@ struct Rearrangement {
 
 impl Rearrangement {
     fn new(schema: &SchemaRef, features: ResolvedFeatures, order: &[usize]) -> Result<Self> {
+        // The new order goes to the key-value metadata; drop a stale copy.
+        let mut metadata = schema.metadata().clone();
+        metadata.remove(ORDER_KEY);
         let output_schema = match &features {
             ResolvedFeatures::Wide(cols) => {
                 check_permutation(order, cols.len(), "order")?;
@@ -84,9 +87,11 @@ impl Rearrangement {
                 for (slot, &source) in order.iter().enumerate() {
                     fields[cols[slot].0] = schema.fields()[cols[source].0].clone();
                 }
-                Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+                Arc::new(Schema::new_with_metadata(fields, metadata))
             }
-            ResolvedFeatures::Array(..) => schema.clone(),
+            ResolvedFeatures::Array(..) => {
+                Arc::new(Schema::new_with_metadata(schema.fields().clone(), metadata))
+            }
         };
         Ok(Rearrangement {
             features,
