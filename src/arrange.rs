@@ -23,8 +23,6 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::tree::CanonicalTree;
 
-/// Root splits carried through to a full order (for up to 1024 features).
-const ROOT_CANDIDATES: usize = 3;
 /// Swap passes over all positions at most, in the global refinement.
 const MAX_PASSES: usize = 30;
 /// Improvements smaller than this (relative to the objective) end refinement.
@@ -52,32 +50,16 @@ pub fn arrange(
     let n = tree.len();
     assert_eq!((weights.nrows(), weights.ncols()), (n, n));
     let w = rounded_weights(weights);
-    // The root's best few splits are each carried through; the order with the
-    // lowest objective wins (ties: the least-cut root split).
-    let root = &tree.nodes()[0];
-    let sizes: Vec<usize> = root
-        .children
-        .iter()
-        .map(|&c| tree.nodes()[c].size())
-        .collect();
-    let all: Vec<usize> = (0..n).collect();
-    let tries = if n <= 1024 { ROOT_CANDIDATES } else { 1 };
-    let mut best: Option<(f64, Vec<usize>)> = None;
-    for groups in split_candidates(w.as_ref(), &all, &sizes, seed)
-        .into_iter()
-        .take(tries)
-    {
-        let mut leaf_feature = vec![usize::MAX; n];
-        for (&child, group) in root.children.iter().zip(groups) {
-            split_top_down(w.as_ref(), tree, child, group, seed, &mut leaf_feature);
-        }
-        refine_globally(w.as_ref(), tree, levels, seed, &mut leaf_feature);
-        let cost = surrogate_objective(w.as_ref(), tree, levels, &grid_order(tree, &leaf_feature));
-        if best.as_ref().is_none_or(|(b, _)| cost < *b) {
-            best = Some((cost, leaf_feature));
-        }
-    }
-    let leaf_feature = best.expect("at least one root split").1;
+    let mut leaf_feature = vec![usize::MAX; n];
+    split_top_down(
+        w.as_ref(),
+        tree,
+        0,
+        (0..n).collect(),
+        seed,
+        &mut leaf_feature,
+    );
+    refine_globally(w.as_ref(), tree, levels, seed, &mut leaf_feature);
     grid_order(tree, &leaf_feature)
 }
 
@@ -132,30 +114,21 @@ fn cut_weight(w: MatRef<'_, f64>, groups: &[Vec<usize>]) -> f64 {
 }
 
 /// Splits `features` into groups of exactly `sizes`, minimising the weight
-/// between groups. Two groups: greedy growth from a few seeds, each refined by
-/// swaps, the best kept (ties: the first). Four groups (a 2D node's quadrants,
-/// row-major): two nested bisections, rows first or columns first, whichever
-/// cuts less after a 4-way swap refinement.
+/// between groups. Candidates are refined by swaps and the least cut wins
+/// (ties: the first). Two groups: greedy growth from a few seeds and the
+/// Fiedler vector. Four groups (a 2D node's quadrants, row-major): nested
+/// bisections, rows first or columns first, and straight cuts in the spectral
+/// embedding at several angles.
 pub fn split_exact(
     w: MatRef<'_, f64>,
     features: &[usize],
     sizes: &[usize],
     seed: u64,
 ) -> Vec<Vec<usize>> {
-    split_candidates(w, features, sizes, seed).swap_remove(0)
-}
-
-/// The refined candidate splits of [`split_exact`], least cut first.
-fn split_candidates(
-    w: MatRef<'_, f64>,
-    features: &[usize],
-    sizes: &[usize],
-    seed: u64,
-) -> Vec<Vec<Vec<usize>>> {
     assert_eq!(sizes.iter().sum::<usize>(), features.len());
     match sizes.len() {
-        1 => vec![vec![features.to_vec()]],
-        2 => bisect_candidates(w, features, sizes[0], seed),
+        1 => vec![features.to_vec()],
+        2 => bisect(w, features, sizes[0], seed),
         4 => {
             // Quadrant pairs sharing a half: (0,1 | 2,3) for rows, (0,2 | 1,3) for columns.
             let mut candidates: Vec<Vec<Vec<usize>>> = [[0, 1, 2, 3], [0, 2, 1, 3]]
@@ -174,44 +147,27 @@ fn split_candidates(
             if features.len() <= SPECTRAL_MAX_FEATURES {
                 candidates.extend(spectral_quadrants(w, features, sizes));
             }
-            refined_by_cut(w, candidates)
+            best_refined(w, candidates)
         }
-        _ => {
-            let mut groups =
-                grow_groups(w, features, sizes, start_candidates(w, features, seed)[0]);
-            refine_swaps(w, &mut groups);
-            vec![groups]
-        }
+        _ => best_refined(
+            w,
+            vec![grow_groups(
+                w,
+                features,
+                sizes,
+                start_candidates(w, features, seed)[0],
+            )],
+        ),
     }
 }
 
 /// Bisection into `first` features and the rest.
 fn bisect(w: MatRef<'_, f64>, features: &[usize], first: usize, seed: u64) -> Vec<Vec<usize>> {
-    bisect_candidates(w, features, first, seed).swap_remove(0)
-}
-
-/// Refined bisections into `first` features and the rest, least cut first.
-fn bisect_candidates(
-    w: MatRef<'_, f64>,
-    features: &[usize],
-    first: usize,
-    seed: u64,
-) -> Vec<Vec<Vec<usize>>> {
-    let sizes = [first, features.len() - first];
-    if sizes.contains(&0) {
-        return vec![
-            sizes
-                .iter()
-                .map(|&s| {
-                    if s == 0 {
-                        Vec::new()
-                    } else {
-                        features.to_vec()
-                    }
-                })
-                .collect(),
-        ];
+    if first == 0 || first == features.len() {
+        let (a, b) = features.split_at(first);
+        return vec![a.to_vec(), b.to_vec()];
     }
+    let sizes = [first, features.len() - first];
     let mut candidates: Vec<Vec<Vec<usize>>> = start_candidates(w, features, seed)
         .into_iter()
         .map(|start| grow_groups(w, features, &sizes, start))
@@ -219,21 +175,20 @@ fn bisect_candidates(
     if features.len() <= SPECTRAL_MAX_FEATURES {
         candidates.extend(spectral_bisection(w, features, first));
     }
-    refined_by_cut(w, candidates)
+    best_refined(w, candidates)
 }
 
-/// The candidate splits, each refined, least cut first (stable).
-fn refined_by_cut(w: MatRef<'_, f64>, candidates: Vec<Vec<Vec<usize>>>) -> Vec<Vec<Vec<usize>>> {
-    let mut scored: Vec<(f64, Vec<Vec<usize>>)> = candidates
-        .into_iter()
-        .map(|mut groups| {
-            refine_swaps(w, &mut groups);
-            (cut_weight(w, &groups), groups)
-        })
-        .collect();
-    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().map(|(_, g)| g).collect()
+/// Refines every candidate split; the one cutting least wins (ties: the first).
+fn best_refined(w: MatRef<'_, f64>, candidates: Vec<Vec<Vec<usize>>>) -> Vec<Vec<usize>> {
+    let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
+    for mut groups in candidates {
+        refine_swaps(w, &mut groups);
+        let cut = cut_weight(w, &groups);
+        if best.as_ref().is_none_or(|(b, _)| cut < *b) {
+            best = Some((cut, groups));
+        }
+    }
+    best.expect("at least one candidate").1
 }
 
 /// Largest set bisected spectrally (a dense eigendecomposition, O(n³)).
@@ -577,14 +532,8 @@ impl Objective {
     }
 }
 
-/// Largest order refined by whole-order Kernighan–Lin passes (each move
-/// scans all position pairs, O(n² · depth)).
-const GLOBAL_KL_MAX_FEATURES: usize = 1024;
-
 /// Refines the order by swapping positions while that lowers
-/// Σ_v c_v · cut(v) over the counted nodes v: greedy passes, then (for
-/// moderate sizes) Kernighan–Lin passes that accept losing swaps and keep the
-/// best prefix, alternating until neither improves.
+/// Σ_v c_v · cut(v) over the counted nodes v.
 fn refine_globally(
     w: MatRef<'_, f64>,
     tree: &CanonicalTree,
@@ -593,17 +542,7 @@ fn refine_globally(
     leaf_feature: &mut [usize],
 ) {
     let mut placement = Placement::new(w, Objective::new(tree, levels), leaf_feature.to_vec());
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    loop {
-        placement.greedy(&mut rng);
-        if leaf_feature.len() > GLOBAL_KL_MAX_FEATURES {
-            break;
-        }
-        let blocks = placement.block_swaps(tree);
-        if !placement.kernighan_lin() && !blocks {
-            break;
-        }
-    }
+    placement.greedy(&mut ChaCha8Rng::seed_from_u64(seed));
     leaf_feature.copy_from_slice(&placement.leaf_feature);
 }
 
@@ -699,77 +638,6 @@ impl<'w> Placement<'w> {
                 break;
             }
         }
-    }
-
-    /// Swaps the whole contents of two equal-sized tree nodes of one level
-    /// (leaf by leaf) when that lowers the objective: a coarse move that
-    /// shifts a block across a boundary, which single swaps cannot do
-    /// without first making things worse. Whether anything improved.
-    fn block_swaps(&mut self, tree: &CanonicalTree) -> bool {
-        let mut improved = false;
-        for level in 2..=tree.depth() {
-            let nodes: Vec<std::ops::Range<usize>> = tree
-                .level_nodes(level)
-                .into_iter()
-                .map(|v| tree.nodes()[v].leaves.clone())
-                .filter(|r| r.len() > 1)
-                .collect();
-            for i in 0..nodes.len() {
-                for j in i + 1..nodes.len() {
-                    let (u, v) = (&nodes[i], &nodes[j]);
-                    if u.len() != v.len() {
-                        continue;
-                    }
-                    let mut total = 0.0;
-                    for (p, q) in u.clone().zip(v.clone()) {
-                        total += self.delta(p, q);
-                        self.swap(p, q);
-                    }
-                    if total < -self.tolerance {
-                        improved = true;
-                    } else {
-                        for (p, q) in u.clone().zip(v.clone()).rev() {
-                            self.swap(p, q);
-                        }
-                    }
-                }
-            }
-        }
-        improved
-    }
-
-    /// One Kernighan–Lin pass: the best swap of unlocked positions, even a
-    /// losing one, KL_MOVES times; keeps the best prefix. Whether it improved.
-    fn kernighan_lin(&mut self) -> bool {
-        let n = self.leaf_feature.len();
-        let mut locked = vec![false; n];
-        let (mut total, mut best_total, mut best_len) = (0.0, -self.tolerance, 0);
-        let mut moves = Vec::new();
-        for _ in 0..KL_MOVES.min(n / 2) {
-            let mut best: Option<(f64, usize, usize)> = None;
-            for p in (0..n).filter(|&p| !locked[p]) {
-                for q in (p + 1..n).filter(|&q| !locked[q]) {
-                    let delta = self.delta(p, q);
-                    if best.is_none_or(|b| delta < b.0) {
-                        best = Some((delta, p, q));
-                    }
-                }
-            }
-            let Some((delta, p, q)) = best else { break };
-            self.swap(p, q);
-            locked[p] = true;
-            locked[q] = true;
-            moves.push((p, q));
-            total += delta;
-            if total < best_total {
-                best_total = total;
-                best_len = moves.len();
-            }
-        }
-        for &(p, q) in moves[best_len..].iter().rev() {
-            self.swap(p, q);
-        }
-        best_len > 0
     }
 }
 
