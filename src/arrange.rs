@@ -402,30 +402,6 @@ impl<'w> KWaySplit<'w> {
         self.group_of.swap(x, y);
     }
 
-    /// Greedy passes: each member takes its best improving swap.
-    fn greedy(&mut self) {
-        let n = self.ids.len();
-        for _ in 0..MAX_PASSES {
-            let mut improved = false;
-            for x in 0..n {
-                let mut best = (1e-12, usize::MAX);
-                for y in (0..n).filter(|&y| self.group_of[y] != self.group_of[x]) {
-                    let gain = self.gain(x, y);
-                    if gain > best.0 {
-                        best = (gain, y);
-                    }
-                }
-                if best.1 != usize::MAX {
-                    self.swap(x, best.1);
-                    improved = true;
-                }
-            }
-            if !improved {
-                break;
-            }
-        }
-    }
-
     /// Kernighan–Lin passes: take the best swap even when it loses, lock the
     /// pair, and keep the best prefix of the sequence, which climbs out of the
     /// local minima the greedy passes stop in.
@@ -483,7 +459,8 @@ const KL_MAX_FEATURES: usize = 2048;
 /// Refines a k-way split in place without changing the group sizes.
 fn refine_swaps(w: MatRef<'_, f64>, groups: &mut [Vec<usize>]) {
     let mut split = KWaySplit::new(w, groups);
-    split.greedy();
+    let n = split.ids.len();
+    greedy_swaps(&mut split, 1e-12, || (0..n).collect());
     if split.ids.len() <= KL_MAX_FEATURES {
         split.kernighan_lin();
     }
@@ -542,7 +519,13 @@ fn refine_globally(
     leaf_feature: &mut [usize],
 ) {
     let mut placement = Placement::new(w, Objective::new(tree, levels), leaf_feature.to_vec());
-    placement.greedy(&mut ChaCha8Rng::seed_from_u64(seed));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut scan: Vec<usize> = (0..leaf_feature.len()).collect();
+    let min_gain = placement.tolerance;
+    greedy_swaps(&mut placement, min_gain, || {
+        scan.shuffle(&mut rng);
+        scan.clone()
+    });
     leaf_feature.copy_from_slice(&placement.leaf_feature);
 }
 
@@ -613,30 +596,62 @@ impl<'w> Placement<'w> {
         }
         self.leaf_feature.swap(p, q);
     }
+}
 
-    /// Passes in which each position (in a seeded order) takes its best improving swap.
-    fn greedy(&mut self, rng: &mut ChaCha8Rng) {
-        let n = self.leaf_feature.len();
-        let mut scan: Vec<usize> = (0..n).collect();
-        for _ in 0..MAX_PASSES {
-            scan.shuffle(rng);
-            let mut improved = false;
-            for &p in &scan {
-                let mut best = (-self.tolerance, usize::MAX);
-                for q in (0..n).filter(|&q| q != p) {
-                    let delta = self.delta(p, q);
-                    if delta < best.0 {
-                        best = (delta, q);
-                    }
-                }
-                if best.1 != usize::MAX {
-                    self.swap(p, best.1);
-                    improved = true;
+impl SwapMoves for KWaySplit<'_> {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+    fn gain(&self, x: usize, y: usize) -> Option<f64> {
+        (self.group_of[x] != self.group_of[y]).then(|| KWaySplit::gain(self, x, y))
+    }
+    fn swap(&mut self, x: usize, y: usize) {
+        KWaySplit::swap(self, x, y)
+    }
+}
+
+impl SwapMoves for Placement<'_> {
+    fn len(&self) -> usize {
+        self.leaf_feature.len()
+    }
+    fn gain(&self, p: usize, q: usize) -> Option<f64> {
+        (p != q).then(|| -self.delta(p, q))
+    }
+    fn swap(&mut self, p: usize, q: usize) {
+        Placement::swap(self, p, q)
+    }
+}
+
+/// Something refined by swapping pairs of its members.
+trait SwapMoves {
+    fn len(&self) -> usize;
+    /// How much swapping x and y improves things; `None` if not a move.
+    fn gain(&self, x: usize, y: usize) -> Option<f64>;
+    fn swap(&mut self, x: usize, y: usize);
+}
+
+/// Greedy passes: each member, in the order `scan` gives for the pass, takes
+/// its best swap gaining more than `min_gain`; until a pass changes nothing.
+fn greedy_swaps(moves: &mut impl SwapMoves, min_gain: f64, mut scan: impl FnMut() -> Vec<usize>) {
+    let n = moves.len();
+    for _ in 0..MAX_PASSES {
+        let mut improved = false;
+        for x in scan() {
+            let mut best = (min_gain, usize::MAX);
+            for y in 0..n {
+                if let Some(gain) = moves.gain(x, y)
+                    && gain > best.0
+                {
+                    best = (gain, y);
                 }
             }
-            if !improved {
-                break;
+            if best.1 != usize::MAX {
+                moves.swap(x, best.1);
+                improved = true;
             }
+        }
+        if !improved {
+            break;
         }
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, FixedSizeListArray, LargeListArray, ListArray, RecordBatch,
+    Array, ArrayRef, AsArray, FixedSizeListArray, GenericListArray, OffsetSizeTrait, RecordBatch,
     UInt64Array,
 };
 use arrow::buffer::OffsetBuffer;
@@ -165,36 +165,8 @@ pub fn permute_elements(
                 l.nulls().cloned(),
             ))
         }
-        DataType::List(field) => {
-            let l = array.as_list::<i32>();
-            let o = l.value_offsets();
-            let idx = indices(
-                &mut (0..l.len())
-                    .map(|r| (o[r] as usize, (o[r + 1] - o[r]) as usize, l.is_valid(r))),
-            )?;
-            let offsets = OffsetBuffer::new(o.iter().map(|&v| v - o[0]).collect::<Vec<_>>().into());
-            Arc::new(ListArray::new(
-                field.clone(),
-                offsets,
-                take_values(l.values(), &idx)?,
-                l.nulls().cloned(),
-            ))
-        }
-        DataType::LargeList(field) => {
-            let l = array.as_list::<i64>();
-            let o = l.value_offsets();
-            let idx = indices(
-                &mut (0..l.len())
-                    .map(|r| (o[r] as usize, (o[r + 1] - o[r]) as usize, l.is_valid(r))),
-            )?;
-            let offsets = OffsetBuffer::new(o.iter().map(|&v| v - o[0]).collect::<Vec<_>>().into());
-            Arc::new(LargeListArray::new(
-                field.clone(),
-                offsets,
-                take_values(l.values(), &idx)?,
-                l.nulls().cloned(),
-            ))
-        }
+        DataType::List(_) => permute_list(array.as_list::<i32>(), &indices, name)?,
+        DataType::LargeList(_) => permute_list(array.as_list::<i64>(), &indices, name)?,
         t => {
             return Err(Error::column(
                 name,
@@ -202,6 +174,35 @@ pub fn permute_elements(
             ));
         }
     })
+}
+
+/// Row permutation of a List or LargeList array (offsets rebased to zero).
+fn permute_list<O: OffsetSizeTrait>(
+    list: &GenericListArray<O>,
+    indices: &dyn Fn(&mut dyn Iterator<Item = (usize, usize, bool)>) -> Result<UInt64Array>,
+    name: &str,
+) -> Result<ArrayRef> {
+    let o = list.value_offsets();
+    let rows = (0..list.len()).map(|r| {
+        (
+            o[r].as_usize(),
+            (o[r + 1] - o[r]).as_usize(),
+            list.is_valid(r),
+        )
+    });
+    let idx = indices(&mut rows.into_iter())?;
+    let values = take(list.values(), &idx, None).map_err(|e| Error::column(name, e.to_string()))?;
+    let offsets = OffsetBuffer::new(o.iter().map(|&v| v - o[0]).collect::<Vec<_>>().into());
+    let field = match list.data_type() {
+        DataType::List(f) | DataType::LargeList(f) => f.clone(),
+        _ => unreachable!("a list array"),
+    };
+    Ok(Arc::new(GenericListArray::<O>::new(
+        field,
+        offsets,
+        values,
+        list.nulls().cloned(),
+    )))
 }
 
 /// A temporary file beside `output`, renamed onto it by [`AtomicOutput::commit`];
