@@ -128,45 +128,26 @@ pub fn permute_elements(
     name: &str,
     first_row: u64,
 ) -> Result<ArrayRef> {
-    let n = order.len();
-    let indices = |starts: &mut dyn Iterator<Item = (usize, usize, bool)>| -> Result<UInt64Array> {
-        let mut idx = Vec::new();
-        for (r, (start, len, valid)) in starts.enumerate() {
-            if len == n {
-                idx.extend(order.iter().map(|&k| (start + k) as u64));
-            } else if !valid {
-                idx.extend((start..start + len).map(|k| k as u64));
-            } else {
-                return Err(Error::column(
-                    name,
-                    format!(
-                        "row {} has {len} elements, the order has {n}",
-                        first_row + r as u64
-                    ),
-                ));
-            }
-        }
-        Ok(UInt64Array::from(idx))
-    };
-    let take_values = |values: &ArrayRef, idx: &UInt64Array| {
-        take(values, idx, None).map_err(|e| Error::column(name, e.to_string()))
+    let rows = RowPermutation {
+        order,
+        name,
+        first_row,
     };
     Ok(match array.data_type() {
         DataType::FixedSizeList(field, size) => {
             let l = array.as_fixed_size_list();
-            let idx = indices(
-                &mut (0..l.len())
-                    .map(|r| (l.value_offset(r) as usize, *size as usize, l.is_valid(r))),
-            )?;
+            let ranges =
+                (0..l.len()).map(|r| (l.value_offset(r) as usize, *size as usize, l.is_valid(r)));
+            let values = rows.take_values(ranges, l.values())?;
             Arc::new(FixedSizeListArray::new(
                 field.clone(),
                 *size,
-                take_values(l.values(), &idx)?,
+                values,
                 l.nulls().cloned(),
             ))
         }
-        DataType::List(_) => permute_list(array.as_list::<i32>(), &indices, name)?,
-        DataType::LargeList(_) => permute_list(array.as_list::<i64>(), &indices, name)?,
+        DataType::List(_) => rows.permute_list(array.as_list::<i32>())?,
+        DataType::LargeList(_) => rows.permute_list(array.as_list::<i64>())?,
         t => {
             return Err(Error::column(
                 name,
@@ -176,33 +157,66 @@ pub fn permute_elements(
     })
 }
 
-/// Row permutation of a List or LargeList array (offsets rebased to zero).
-fn permute_list<O: OffsetSizeTrait>(
-    list: &GenericListArray<O>,
-    indices: &dyn Fn(&mut dyn Iterator<Item = (usize, usize, bool)>) -> Result<UInt64Array>,
-    name: &str,
-) -> Result<ArrayRef> {
-    let o = list.value_offsets();
-    let rows = (0..list.len()).map(|r| {
-        (
-            o[r].as_usize(),
-            (o[r + 1] - o[r]).as_usize(),
-            list.is_valid(r),
-        )
-    });
-    let idx = indices(&mut rows.into_iter())?;
-    let values = take(list.values(), &idx, None).map_err(|e| Error::column(name, e.to_string()))?;
-    let offsets = OffsetBuffer::new(o.iter().map(|&v| v - o[0]).collect::<Vec<_>>().into());
-    let field = match list.data_type() {
-        DataType::List(f) | DataType::LargeList(f) => f.clone(),
-        _ => unreachable!("a list array"),
-    };
-    Ok(Arc::new(GenericListArray::<O>::new(
-        field,
-        offsets,
-        values,
-        list.nulls().cloned(),
-    )))
+/// The element permutation applied to every row of a list-like column.
+struct RowPermutation<'a> {
+    order: &'a [usize],
+    name: &'a str,
+    first_row: u64,
+}
+
+impl RowPermutation<'_> {
+    /// The child values in their new order, given each row's (start, length,
+    /// valid). Rows of the order's length are permuted; null rows of another
+    /// length keep their values; a valid row of another length is an error.
+    fn take_values(
+        &self,
+        rows: impl Iterator<Item = (usize, usize, bool)>,
+        values: &ArrayRef,
+    ) -> Result<ArrayRef> {
+        let n = self.order.len();
+        let mut idx = Vec::new();
+        for (r, (start, len, valid)) in rows.enumerate() {
+            if len == n {
+                idx.extend(self.order.iter().map(|&k| (start + k) as u64));
+            } else if !valid {
+                idx.extend((start..start + len).map(|k| k as u64));
+            } else {
+                return Err(Error::column(
+                    self.name,
+                    format!(
+                        "row {} has {len} elements, the order has {n}",
+                        self.first_row + r as u64
+                    ),
+                ));
+            }
+        }
+        take(values, &UInt64Array::from(idx), None)
+            .map_err(|e| Error::column(self.name, e.to_string()))
+    }
+
+    /// A List or LargeList with every row permuted (offsets rebased to zero).
+    fn permute_list<O: OffsetSizeTrait>(&self, list: &GenericListArray<O>) -> Result<ArrayRef> {
+        let o = list.value_offsets();
+        let ranges = (0..list.len()).map(|r| {
+            (
+                o[r].as_usize(),
+                (o[r + 1] - o[r]).as_usize(),
+                list.is_valid(r),
+            )
+        });
+        let values = self.take_values(ranges, list.values())?;
+        let offsets = OffsetBuffer::new(o.iter().map(|&v| v - o[0]).collect::<Vec<_>>().into());
+        let field = match list.data_type() {
+            DataType::List(f) | DataType::LargeList(f) => f.clone(),
+            _ => unreachable!("a list array"),
+        };
+        Ok(Arc::new(GenericListArray::<O>::new(
+            field,
+            offsets,
+            values,
+            list.nulls().cloned(),
+        )))
+    }
 }
 
 /// A temporary file beside `output`, renamed onto it by [`AtomicOutput::commit`];
