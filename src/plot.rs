@@ -133,7 +133,7 @@ fn panel<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("level")
-        .x_labels(((hi - lo) as usize).clamp(2, 12))
+        .x_labels(((hi - lo) * 4.0) as usize)
         .x_label_formatter(&|x| {
             if (x - x.round()).abs() < 1e-9 {
                 format!("{}", x.round())

@@ -13,28 +13,39 @@ pub struct Progress {
     bar: ProgressBar,
     start: Instant,
     shown: AtomicBool,
+    counted: AtomicBool,
+    unit: String,
     terminal: bool,
+}
+
+/// The bar's look: with a known total, a bar with rate and ETA.
+fn style(counted: bool, unit: &str) -> Option<ProgressStyle> {
+    let template = if counted {
+        format!(
+            "{{msg}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}})"
+        )
+    } else {
+        format!("{{msg}} {{human_pos}} {unit} ({{per_sec}})")
+    };
+    ProgressStyle::with_template(&template)
+        .ok()
+        .map(|s| s.progress_chars("=> "))
 }
 
 impl Progress {
     /// A bar for `total` steps (`None`: unknown) described by `message`.
     pub fn new(total: Option<u64>, message: &str, unit: &str) -> Self {
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::hidden());
-        let template = if total.is_some() {
-            format!(
-                "{{msg}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, eta {{eta}})"
-            )
-        } else {
-            format!("{{msg}} {{human_pos}} {unit} ({{per_sec}})")
-        };
-        if let Ok(style) = ProgressStyle::with_template(&template) {
-            bar.set_style(style.progress_chars("=> "));
+        if let Some(style) = style(total.is_some(), unit) {
+            bar.set_style(style);
         }
         bar.set_message(message.to_string());
         Progress {
             bar,
             start: Instant::now(),
             shown: AtomicBool::new(false),
+            counted: AtomicBool::new(total.is_some()),
+            unit: unit.to_string(),
             terminal: std::io::stderr().is_terminal(),
         }
     }
@@ -43,6 +54,11 @@ impl Progress {
     pub fn set(&self, position: u64, total: Option<u64>) {
         if let Some(total) = total {
             self.bar.set_length(total);
+            if !self.counted.swap(true, Ordering::Relaxed)
+                && let Some(style) = style(true, &self.unit)
+            {
+                self.bar.set_style(style);
+            }
         }
         self.bar.set_position(position);
         if self.terminal && !self.shown.load(Ordering::Relaxed) && self.start.elapsed() > DELAY {

@@ -240,9 +240,13 @@ impl AtomicOutput {
         let suffix = target
             .extension()
             .map_or(".tmp".to_string(), |e| format!(".{}", e.to_string_lossy()));
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}.entangle-"))
-            .suffix(&suffix)
+        let mut builder = tempfile::Builder::new();
+        let prefix = format!(".{name}.entangle-");
+        builder.prefix(&prefix).suffix(&suffix);
+        // An ordinary file's mode, not the private 0600 of temporary files.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let temp = builder
             .tempfile_in(&dir)
             .map_err(|e| Error::file(target, format!("cannot write the output: {e}")))?;
         Ok(AtomicOutput {
