@@ -318,75 +318,110 @@ pub fn write_rearranged(
     let csv_out = output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let mut rows = 0u64;
-    let total = source.rows();
-    if csv_out {
-        let mut writer = arrow::csv::WriterBuilder::new()
-            .with_header(true)
-            .build(out.file()?);
-        let all: Vec<usize> = (0..source.schema().fields().len()).collect();
-        for batch in source.batches(&all)? {
-            let batch = rearrangement.apply(&batch?, rows)?;
-            writer.write(&batch).map_err(|e| write_error(&e))?;
-            rows += batch.num_rows() as u64;
-            progress(rows, total);
-        }
-    } else if source.is_parquet() {
+    let parquet_input = if source.is_parquet() {
         let file = File::open(input).map_err(|e| Error::file(input, e))?;
         let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
             .map_err(|e| Error::file(input, e))?;
-        let props = writer_properties(&metadata, &order_json);
-        let mut writer = ArrowWriter::try_new(
-            out.file()?,
-            rearrangement.output_schema.clone(),
-            Some(props),
-        )
-        .map_err(|e| write_error(&e))?;
-        for group in 0..metadata.metadata().num_row_groups() {
-            let group_rows = metadata.metadata().row_group(group).num_rows() as usize;
-            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-                file.try_clone().map_err(|e| Error::file(input, e))?,
-                metadata.clone(),
-            )
-            .with_row_groups(vec![group])
-            .with_batch_size(group_rows.clamp(1, 1 << 16))
-            .build()
-            .map_err(|e| Error::file(input, e))?;
-            for batch in reader {
-                let batch = batch.map_err(|e| Error::file(input, e))?;
-                let batch = rearrangement.apply(&batch, rows)?;
-                writer.write(&batch).map_err(|e| write_error(&e))?;
-                rows += batch.num_rows() as u64;
-                progress(rows, total);
-            }
-            // One output row group per input row group.
-            writer.flush().map_err(|e| write_error(&e))?;
-        }
-        writer.close().map_err(|e| write_error(&e))?;
+        Some((file, metadata))
     } else {
-        let props = WriterProperties::builder()
-            .set_key_value_metadata(Some(vec![KeyValue::new(
-                ORDER_KEY.to_string(),
-                order_json.clone(),
-            )]))
-            .build();
-        let mut writer = ArrowWriter::try_new(
-            out.file()?,
-            rearrangement.output_schema.clone(),
-            Some(props),
+        None
+    };
+    let mut sink = if csv_out {
+        Sink::Csv(
+            arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(out.file()?),
         )
-        .map_err(|e| write_error(&e))?;
-        let all: Vec<usize> = (0..source.schema().fields().len()).collect();
-        for batch in source.batches(&all)? {
-            let batch = rearrangement.apply(&batch?, rows)?;
-            writer.write(&batch).map_err(|e| write_error(&e))?;
-            rows += batch.num_rows() as u64;
-            progress(rows, total);
+    } else {
+        let props = match &parquet_input {
+            Some((_, metadata)) => writer_properties(metadata, &order_json),
+            None => WriterProperties::builder()
+                .set_key_value_metadata(Some(vec![KeyValue::new(
+                    ORDER_KEY.to_string(),
+                    order_json.clone(),
+                )]))
+                .build(),
+        };
+        Sink::Parquet(
+            ArrowWriter::try_new(
+                out.file()?,
+                rearrangement.output_schema.clone(),
+                Some(props),
+            )
+            .map_err(|e| write_error(&e))?,
+        )
+    };
+    let mut rows = 0u64;
+    let total = source.rows();
+    let write = |sink: &mut Sink, batch: RecordBatch, rows: &mut u64| -> Result<()> {
+        let batch = rearrangement.apply(&batch, *rows)?;
+        sink.write(&batch).map_err(|e| write_error(&e))?;
+        *rows += batch.num_rows() as u64;
+        progress(*rows, total);
+        Ok(())
+    };
+    match &parquet_input {
+        Some((file, metadata)) => {
+            for group in 0..metadata.metadata().num_row_groups() {
+                let group_rows = metadata.metadata().row_group(group).num_rows() as usize;
+                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                    file.try_clone().map_err(|e| Error::file(input, e))?,
+                    metadata.clone(),
+                )
+                .with_row_groups(vec![group])
+                .with_batch_size(group_rows.clamp(1, 8192))
+                .build()
+                .map_err(|e| Error::file(input, e))?;
+                for batch in reader {
+                    write(
+                        &mut sink,
+                        batch.map_err(|e| Error::file(input, e))?,
+                        &mut rows,
+                    )?;
+                }
+                // One output row group per input row group.
+                sink.end_row_group().map_err(|e| write_error(&e))?;
+            }
         }
-        writer.close().map_err(|e| write_error(&e))?;
+        None => {
+            let all: Vec<usize> = (0..source.schema().fields().len()).collect();
+            for batch in source.batches(&all)? {
+                write(&mut sink, batch?, &mut rows)?;
+            }
+        }
     }
+    sink.finish().map_err(|e| write_error(&e))?;
     out.commit()?;
     Ok(rows)
+}
+
+/// Where rearranged batches go.
+enum Sink {
+    Csv(arrow::csv::Writer<File>),
+    Parquet(ArrowWriter<File>),
+}
+
+impl Sink {
+    fn write(&mut self, batch: &RecordBatch) -> std::result::Result<(), String> {
+        match self {
+            Sink::Csv(w) => w.write(batch).map_err(|e| e.to_string()),
+            Sink::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn end_row_group(&mut self) -> std::result::Result<(), String> {
+        match self {
+            Sink::Csv(_) => Ok(()),
+            Sink::Parquet(w) => w.flush().map_err(|e| e.to_string()),
+        }
+    }
+
+    fn finish(self) -> std::result::Result<(), String> {
+        match self {
+            Sink::Csv(_) => Ok(()),
+            Sink::Parquet(w) => w.close().map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
 }
 
 /// Writer properties that keep the input's codecs (per column), its
