@@ -1,5 +1,6 @@
 //! Benchmarks of the heavy kernels and of whole profiles (issue #2 targets):
 //!
+//! * `gemm/faer_m1000`: faer's GEMM at M = 1000 (throughput in flop/s);
 //! * `gram/hadamard_gram`: the fused Gram kernel (throughput in flop/s: three
 //!   flops per (row pair, feature), lower triangle only);
 //! * `partition/full_route`: one M × M partition (Cholesky, two GEMMs, a
@@ -40,6 +41,28 @@ fn gram(c: &mut Criterion) {
             b.iter(|| hadamard_gram(&map, &[0..64], None, &mut out))
         });
     }
+    group.finish();
+}
+
+/// faer's GEMM at the size of the M x M route (2·M³ flops), both cores.
+fn gemm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gemm");
+    let m = 1000usize;
+    let a = Mat::<f64>::from_fn(m, m, |i, j| ((i * 7 + j * 3) % 13) as f64 - 6.0);
+    let mut out = Mat::<f64>::zeros(m, m);
+    group.throughput(Throughput::Elements(2 * (m * m * m) as u64));
+    group.bench_function("faer_m1000", |b| {
+        b.iter(|| {
+            faer::linalg::matmul::matmul(
+                out.as_mut(),
+                faer::Accum::Replace,
+                a.as_ref(),
+                a.as_ref(),
+                1.0,
+                Par::rayon(0),
+            )
+        })
+    });
     group.finish();
 }
 
@@ -99,5 +122,5 @@ fn profiles(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gram, partition, profiles);
+criterion_group!(benches, gemm, gram, partition, profiles);
 criterion_main!(benches);
