@@ -343,6 +343,9 @@ fn argmax(values: &[f64]) -> usize {
     best
 }
 
+/// Relative size slacks tried by the single-move refinement (the result is
+/// sensitive to it, so each is tried and the least cut kept).
+const SLACKS: [f64; 3] = [0.0, 0.03, 0.1];
 /// Swap moves tried per Kernighan–Lin pass (each costs O(n²)).
 const KL_MOVES: usize = 48;
 
@@ -443,6 +446,95 @@ impl<'w> KWaySplit<'w> {
         }
     }
 
+    /// Single moves with slack: members move to the group they are most
+    /// attached to while every group stays within `slack` of its size, then
+    /// the sizes are repaired exactly by the least-losing moves. Passing
+    /// through unbalanced states escapes minima that size-keeping swaps
+    /// cannot leave.
+    fn moves_with_slack(&mut self, sizes: &[usize], slack: f64) {
+        let (n, k) = (self.ids.len(), self.k);
+        let mut count = vec![0usize; k];
+        self.group_of.iter().for_each(|&g| count[g] += 1);
+        let upper: Vec<usize> = sizes
+            .iter()
+            .map(|&s| s + ((s as f64 * slack).ceil() as usize).max(1))
+            .collect();
+        let lower: Vec<usize> = sizes
+            .iter()
+            .map(|&s| s.saturating_sub(((s as f64 * slack).ceil() as usize).max(1)))
+            .collect();
+        for _ in 0..MAX_PASSES {
+            let mut moved = false;
+            for x in 0..n {
+                let gx = self.group_of[x];
+                if count[gx] <= lower[gx] {
+                    continue;
+                }
+                let best = (0..k)
+                    .filter(|&g| g != gx && count[g] < upper[g])
+                    .map(|g| (self.conn[x * k + g] - self.conn[x * k + gx], g))
+                    .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+                if let Some((gain, g)) = best
+                    && gain > 1e-12
+                {
+                    self.relocate(x, g);
+                    count[gx] -= 1;
+                    count[g] += 1;
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        // Exact sizes again: move the least-losing member of the most
+        // oversized group to the most undersized one.
+        while let Some(over) = (0..k)
+            .filter(|&g| count[g] > sizes[g])
+            .max_by_key(|&g| (count[g] - sizes[g], usize::MAX - g))
+        {
+            let under = (0..k)
+                .filter(|&g| count[g] < sizes[g])
+                .max_by_key(|&g| (sizes[g] - count[g], usize::MAX - g))
+                .expect("sizes add up");
+            let x = (0..n)
+                .filter(|&x| self.group_of[x] == over)
+                .max_by(|&a, &b| {
+                    let gain = |x: usize| self.conn[x * k + under] - self.conn[x * k + over];
+                    gain(a).total_cmp(&gain(b)).then(b.cmp(&a))
+                })
+                .expect("an oversized group has members");
+            self.relocate(x, under);
+            count[over] -= 1;
+            count[under] += 1;
+        }
+    }
+
+    /// Moves member x to group g.
+    fn relocate(&mut self, x: usize, g: usize) {
+        let (k, from) = (self.k, self.group_of[x]);
+        for z in 0..self.ids.len() {
+            let wx = self.w[(self.ids[z], self.ids[x])];
+            self.conn[z * k + from] -= wx;
+            self.conn[z * k + g] += wx;
+        }
+        self.group_of[x] = g;
+    }
+
+    /// Weight between groups.
+    fn cut(&self) -> f64 {
+        let k = self.k;
+        (0..self.ids.len())
+            .map(|x| {
+                (0..k)
+                    .filter(|&g| g != self.group_of[x])
+                    .map(|g| self.conn[x * k + g])
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            / 2.0
+    }
+
     fn into_groups(self) -> Vec<Vec<usize>> {
         let mut groups = vec![Vec::new(); self.k];
         for (&id, &g) in self.ids.iter().zip(&self.group_of) {
@@ -458,13 +550,24 @@ const KL_MAX_FEATURES: usize = 2048;
 
 /// Refines a k-way split in place without changing the group sizes.
 fn refine_swaps(w: MatRef<'_, f64>, groups: &mut [Vec<usize>]) {
-    let mut split = KWaySplit::new(w, groups);
-    let n = split.ids.len();
-    greedy_swaps(&mut split, 1e-12, || (0..n).collect());
-    if split.ids.len() <= KL_MAX_FEATURES {
-        split.kernighan_lin();
+    let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+    let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
+    for slack in SLACKS {
+        let mut split = KWaySplit::new(w, groups);
+        if slack > 0.0 {
+            split.moves_with_slack(&sizes, slack);
+        }
+        let n = split.ids.len();
+        greedy_swaps(&mut split, 1e-12, || (0..n).collect());
+        if n <= KL_MAX_FEATURES {
+            split.kernighan_lin();
+        }
+        let cut = split.cut();
+        if best.as_ref().is_none_or(|(b, _)| cut < *b - 1e-12) {
+            best = Some((cut, split.into_groups()));
+        }
     }
-    for (g, refined) in groups.iter_mut().zip(split.into_groups()) {
+    for (g, refined) in groups.iter_mut().zip(best.expect("slacks tried").1) {
         *g = refined;
     }
 }
