@@ -552,7 +552,13 @@ const KL_MAX_FEATURES: usize = 2048;
 fn refine_swaps(w: MatRef<'_, f64>, groups: &mut [Vec<usize>]) {
     let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
     let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
-    for slack in SLACKS {
+    // Large splits (the top of a big tree) try no slack: each try costs O(n²) passes.
+    let tries = if sizes.iter().sum::<usize>() <= SPECTRAL_MAX_FEATURES {
+        SLACKS.len()
+    } else {
+        1
+    };
+    for &slack in &SLACKS[..tries] {
         let mut split = KWaySplit::new(w, groups);
         if slack > 0.0 {
             split.moves_with_slack(&sizes, slack);
