@@ -453,13 +453,18 @@ fn arrange_command(args: ArrangeArgs) -> Result<()> {
     let options = args.measure.options(args.selection.shape.as_ref())?;
     args.plot.as_deref().map(plot_format).transpose()?;
     let input = single_file(&args.input)?;
-    let analysis = analyse(std::slice::from_ref(&input), &args.selection, &options)?;
+    let mut phases = Phases::default();
+    let analysis = phases.time("read", || {
+        analyse(std::slice::from_ref(&input), &args.selection, &options)
+    })?;
     let n = analysis.sample.features;
     let tree = CanonicalTree::new(Grid::for_features(n, options.shape.as_deref())?);
     let levels = options.levels_for(&tree)?;
-    let before = analysis.profile(&options, None)?;
-    let order = arrange(analysis.correlation.as_ref(), &tree, &levels, options.seed);
-    let after = analysis.profile(&options, Some(&order))?;
+    let before = phases.time("profiles", || analysis.profile(&options, None))?;
+    let order = phases.time("arrange", || {
+        arrange(analysis.correlation.as_ref(), &tree, &levels, options.seed)
+    });
+    let after = phases.time("profiles", || analysis.profile(&options, Some(&order)))?;
 
     let source = Source::open(&input)?;
     let features = resolve_features(
@@ -468,13 +473,15 @@ fn arrange_command(args: ArrangeArgs) -> Result<()> {
         args.selection.label.as_deref(),
     )?;
     let writing = Progress::new(source.rows(), "writing", "rows");
-    write_rearranged(
-        &input,
-        &args.output,
-        features.clone(),
-        &order,
-        &|done, total| writing.set(done, total),
-    )?;
+    phases.time("write", || {
+        write_rearranged(
+            &input,
+            &args.output,
+            features.clone(),
+            &order,
+            &|done, total| writing.set(done, total),
+        )
+    })?;
     writing.finish();
     if let Some(path) = &args.order_out {
         let file = OrderFile {
@@ -510,8 +517,9 @@ fn arrange_command(args: ArrangeArgs) -> Result<()> {
             &after,
         );
         emit(&format!(
-            "{table}time {:.2} s\n",
-            start.elapsed().as_secs_f64()
+            "{table}time {:.2} s ({})\n",
+            start.elapsed().as_secs_f64(),
+            phases
         ))?;
     }
     for w in &before.warnings {
@@ -565,6 +573,34 @@ fn apply_command(args: ApplyArgs) -> Result<()> {
         "wrote {} ({rows} rows, {n} features rearranged)\n",
         args.output.display()
     ))
+}
+
+/// Seconds spent per phase of a command, in first-use order.
+#[derive(Default)]
+struct Phases(Vec<(&'static str, f64)>);
+
+impl Phases {
+    fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        let seconds = start.elapsed().as_secs_f64();
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += seconds,
+            None => self.0.push((name, seconds)),
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(n, s)| format!("{n} {s:.2} s"))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
 }
 
 /// The before/after table of `arrange`.
