@@ -342,14 +342,10 @@ fn emit(text: &str) -> Result<()> {
     }
 }
 
-/// The human-readable profile table.
-fn render_profile(name: &str, p: &Profile) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
+/// What a profile was computed on, in one line.
+fn data_line(p: &Profile) -> String {
     let shape: Vec<String> = p.shape.iter().map(|s| s.to_string()).collect();
-    let _ = writeln!(out, "{name}");
-    let _ = writeln!(
-        out,
+    format!(
         "rows {} (used {}, seed {}) · features {} · grid {} · theta {} · {}",
         p.rows,
         p.samples_used,
@@ -362,7 +358,15 @@ fn render_profile(name: &str, p: &Profile) -> String {
         } else {
             "raw values"
         }
-    );
+    )
+}
+
+/// The human-readable profile table.
+fn render_profile(name: &str, p: &Profile) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{name}");
+    let _ = writeln!(out, "{}", data_line(p));
     if let Some(label) = &p.label {
         let values: Vec<String> = label.values.iter().map(|v| v.to_string()).collect();
         let _ = match label.scheme {
@@ -607,16 +611,8 @@ impl std::fmt::Display for Phases {
 fn render_comparison(input: &str, output: &str, before: &Profile, after: &Profile) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let shape: Vec<String> = before.shape.iter().map(|s| s.to_string()).collect();
     let _ = writeln!(out, "{input} → {output}");
-    let _ = writeln!(
-        out,
-        "rows {} (used {}) · features {} · grid {}",
-        before.rows,
-        before.samples_used,
-        before.features,
-        shape.join("x")
-    );
+    let _ = writeln!(out, "{}", data_line(before));
     let _ = writeln!(out);
     let _ = writeln!(
         out,
