@@ -424,17 +424,19 @@ impl Sink {
     }
 }
 
-/// Writer properties that keep the input's codecs (per column), its
-/// key-value metadata, and add the order.
+/// Writer properties that keep the input's codecs and dictionary use (per
+/// column), its key-value metadata, and add the order.
 fn writer_properties(metadata: &ArrowReaderMetadata, order_json: &str) -> WriterProperties {
     let parquet = metadata.metadata();
     let mut builder = WriterProperties::builder().set_max_row_group_row_count(Some(usize::MAX));
     if parquet.num_row_groups() > 0 {
         for column in parquet.row_group(0).columns() {
-            builder = builder.set_column_compression(
-                ColumnPath::new(column.column_path().parts().to_vec()),
-                column.compression(),
-            );
+            let path = ColumnPath::new(column.column_path().parts().to_vec());
+            // Dictionary encoding as the input had it: trying one on every
+            // float column that never had one only costs time.
+            builder = builder
+                .set_column_compression(path.clone(), column.compression())
+                .set_column_dictionary_enabled(path, column.dictionary_page_offset().is_some());
         }
     }
     let mut kv: Vec<KeyValue> = parquet
