@@ -21,7 +21,7 @@ use entangle::profile::{
     compute_profile,
 };
 use entangle::progress::Progress;
-use entangle::rewrite::{check_permutation, write_atomically, write_rearranged};
+use entangle::rewrite::{check_distinct, check_permutation, write_atomically, write_rearranged};
 use entangle::tree::parse_levels;
 use entangle::tree::{CanonicalTree, Grid};
 
@@ -457,6 +457,15 @@ fn arrange_command(args: ArrangeArgs) -> Result<()> {
     let options = args.measure.options(args.selection.shape.as_ref())?;
     args.plot.as_deref().map(plot_format).transpose()?;
     let input = single_file(&args.input)?;
+    // Cheap checks before the long work: the output is not the input, the
+    // selection resolves (the write needs it again).
+    check_distinct(&input, &args.output)?;
+    let source = Source::open(&input)?;
+    let features = resolve_features(
+        source.schema(),
+        &args.selection.selection(),
+        args.selection.label.as_deref(),
+    )?;
     let mut phases = Phases::default();
     let analysis = phases.time("read", || {
         analyse(std::slice::from_ref(&input), &args.selection, &options)
@@ -470,16 +479,10 @@ fn arrange_command(args: ArrangeArgs) -> Result<()> {
     });
     let after = phases.time("profiles", || analysis.profile(&options, Some(&order)))?;
 
-    let source = Source::open(&input)?;
-    let features = resolve_features(
-        source.schema(),
-        &args.selection.selection(),
-        args.selection.label.as_deref(),
-    )?;
     let writing = Progress::new(source.rows(), "writing", "rows");
     phases.time("write", || {
         write_rearranged(
-            &input,
+            &source,
             &args.output,
             features.clone(),
             &order,
@@ -566,7 +569,7 @@ fn apply_command(args: ApplyArgs) -> Result<()> {
     }
     let writing = Progress::new(source.rows(), "writing", "rows");
     let rows = write_rearranged(
-        &input,
+        &source,
         &args.output,
         features,
         &file.order,

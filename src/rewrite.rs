@@ -283,8 +283,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     out.commit()
 }
 
-/// Refuses to overwrite the input.
-fn check_distinct(input: &Path, output: &Path) -> Result<()> {
+/// Refuses to overwrite the input. `write_rearranged` checks it too; callers
+/// with long work before the write check it first.
+pub fn check_distinct(input: &Path, output: &Path) -> Result<()> {
     let same = match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -298,18 +299,18 @@ fn check_distinct(input: &Path, output: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `input` rearranged by `order` to `output` (Parquet, or CSV when
+/// Writes `source` rearranged by `order` to `output` (Parquet, or CSV when
 /// `output` ends in .csv). Returns the number of rows written.
 /// `progress(rows_done, rows_total)` is called after each batch.
 pub fn write_rearranged(
-    input: &Path,
+    source: &Source,
     output: &Path,
     features: ResolvedFeatures,
     order: &[usize],
     progress: &dyn Fn(u64, Option<u64>),
 ) -> Result<u64> {
+    let input = source.path();
     check_distinct(input, output)?;
-    let source = Source::open(input)?;
     let rearrangement = Rearrangement::new(source.schema(), features, order)?;
     let order_json = serde_json::to_string(order).expect("a list of numbers");
     let out = AtomicOutput::create(output)?;
