@@ -13,15 +13,14 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, RecordBatch};
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, SchemaRef};
-use faer::{Mat, MatRef, Par};
+use faer::{Mat, MatRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
-use crate::labels::{LabelKey, LabelSet, OrderedF64};
-use crate::profile::SampleMatrix;
-use crate::sample::{BottomK, SampledRow, value_hash};
-use crate::stats::CoMoments;
+use crate::labels::{LabelKey, OrderedF64};
+use crate::sample::value_hash;
+use crate::summary::RowSummary;
 
 /// Rows per record batch read.
 const BATCH_ROWS: usize = 8192;
@@ -52,51 +51,24 @@ pub struct ScanOptions {
 /// The result of one pass over the input.
 #[derive(Debug, Clone)]
 pub struct Scan {
-    /// Rows read (after skipped rows).
-    pub rows: u64,
     /// Rows dropped for null features (`skip_null_rows`).
     pub skipped_rows: u64,
     /// Feature names in selection order (`col[i]` for an array column).
     pub feature_names: Vec<String>,
-    /// The sampled rows in processing order.
-    pub sample: Vec<SampledRow>,
-    /// Co-moments of all rows.
-    pub comoments: CoMoments,
-    /// Distinct labels of all rows, when a label column is given.
-    pub labels: Option<LabelSet>,
+    /// The sample, co-moments and labels of all rows read.
+    pub summary: RowSummary,
 }
 
 impl Scan {
-    /// The sample as a row-major matrix plus the label of each row.
-    pub fn sample_matrix(&self) -> (SampleMatrix, Vec<Option<LabelKey>>) {
-        let features = self.feature_names.len();
-        let mut values = Vec::with_capacity(self.sample.len() * features);
-        let mut labels = Vec::with_capacity(self.sample.len());
-        for row in &self.sample {
-            values.extend_from_slice(&row.values);
-            labels.push(row.label.clone());
-        }
-        (
-            SampleMatrix {
-                rows: self.sample.len(),
-                features,
-                values,
-            },
-            labels,
-        )
+    /// Rows read (after skipped rows).
+    pub fn rows(&self) -> u64 {
+        self.summary.rows()
     }
 
     /// Warnings about the data worth showing a user.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings: Vec<String> = (0..self.feature_names.len())
-            .filter(|&j| self.comoments.is_constant(j))
-            .map(|j| {
-                format!(
-                    "feature '{}' is constant; it carries no information (surrogate weight 0)",
-                    self.feature_names[j]
-                )
-            })
-            .collect();
+        let mut warnings =
+            constant_feature_warnings(&self.summary, &|j| self.feature_names[j].clone());
         if self.skipped_rows > 0 {
             warnings.push(format!(
                 "skipped {} rows with null feature values",
@@ -105,6 +77,25 @@ impl Scan {
         }
         warnings
     }
+}
+
+/// A warning for each constant feature (`name(j)` names feature j).
+pub fn constant_feature_warnings(
+    summary: &RowSummary,
+    name: &dyn Fn(usize) -> String,
+) -> Vec<String> {
+    let Some(stats) = summary.comoments() else {
+        return Vec::new();
+    };
+    (0..stats.features())
+        .filter(|&j| stats.is_constant(j))
+        .map(|j| {
+            format!(
+                "feature '{}' is constant; it carries no information (surrogate weight 0)",
+                name(j)
+            )
+        })
+        .collect()
 }
 
 /// The input files: a file, or every .parquet/.csv file of a directory in name order.
@@ -375,7 +366,7 @@ fn check_label_type(column: &str, t: &DataType) -> Result<()> {
 }
 
 /// The labels of one batch, one per row.
-fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Vec<LabelKey>> {
+pub fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Vec<LabelKey>> {
     let null_at = |i: usize| {
         Error::label(
             column,
@@ -432,8 +423,8 @@ fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Vec<La
     )
 }
 
-/// The feature values of one batch.
-enum FeatureBlock {
+/// The validated feature values of one batch of rows.
+pub enum FeatureBlock {
     /// One Float64 array per feature (shared with the batch for f64 input).
     Wide(Vec<Float64Array>),
     /// Row r's features are `values[starts[r] .. starts[r] + width]`.
@@ -445,14 +436,46 @@ enum FeatureBlock {
 }
 
 impl FeatureBlock {
-    fn rows(&self) -> usize {
+    /// Reads and validates one list/fixed-size-list column of numbers (rows
+    /// numbered from `first_row` in errors; `name` names the column).
+    pub fn from_array(array: &ArrayRef, name: &str, first_row: u64) -> Result<Self> {
+        let batch = RecordBatch::try_from_iter([(name, array.clone())])
+            .map_err(|e| Error::column(name, e.to_string()))?;
+        if !matches!(
+            array.data_type(),
+            DataType::FixedSizeList(f, _) | DataType::List(f) | DataType::LargeList(f)
+                if is_numeric(f.data_type())
+        ) {
+            return Err(Error::column(
+                name,
+                format!(
+                    "has type {}; features must be a list or fixed-size list of numbers",
+                    array.data_type()
+                ),
+            ));
+        }
+        feature_block(
+            &batch,
+            &ResolvedFeatures::Array(0, name.to_string()),
+            first_row,
+        )
+    }
+
+    pub fn width(&self) -> usize {
+        match self {
+            FeatureBlock::Wide(c) => c.len(),
+            FeatureBlock::Array { width, .. } => *width,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
         match self {
             FeatureBlock::Wide(cols) => cols.first().map_or(0, |c| c.len()),
             FeatureBlock::Array { starts, .. } => starts.len(),
         }
     }
 
-    fn row(&self, r: usize) -> Box<[f64]> {
+    pub fn row(&self, r: usize) -> Box<[f64]> {
         match self {
             FeatureBlock::Wide(cols) => cols.iter().map(|c| c.values()[r]).collect(),
             FeatureBlock::Array {
@@ -464,7 +487,7 @@ impl FeatureBlock {
     }
 
     /// Row hashes (commutative in the features).
-    fn row_hashes(&self, seed: u64) -> Vec<u64> {
+    pub fn row_hashes(&self, seed: u64) -> Vec<u64> {
         let mut hashes = vec![0u64; self.rows()];
         match self {
             FeatureBlock::Wide(cols) => {
@@ -490,7 +513,7 @@ impl FeatureBlock {
     }
 
     /// The block as a rows × N matrix (a view when the layout allows).
-    fn with_matrix<R>(&self, f: impl FnOnce(MatRef<'_, f64>) -> R) -> R {
+    pub fn with_matrix<R>(&self, f: impl FnOnce(MatRef<'_, f64>) -> R) -> R {
         match self {
             FeatureBlock::Wide(cols) => {
                 let m = Mat::from_fn(self.rows(), cols.len(), |i, j| cols[j].values()[i]);
@@ -552,7 +575,7 @@ fn check_finite(
 }
 
 /// Rows of `batch` whose features hold no null (for `skip_null_rows`).
-fn rows_without_nulls(batch: &RecordBatch, features: &ResolvedFeatures) -> BooleanArray {
+pub fn rows_without_nulls(batch: &RecordBatch, features: &ResolvedFeatures) -> BooleanArray {
     let rows = batch.num_rows();
     let mut keep = vec![true; rows];
     match features {
@@ -633,9 +656,7 @@ pub fn scan(
         .collect::<Result<_>>()?;
     let total_rows: Option<u64> = sources.iter().map(|s| s.rows()).sum();
     let mut feature_names: Option<Vec<String>> = None;
-    let mut sample = BottomK::new(options.max_samples);
-    let mut comoments: Option<CoMoments> = None;
-    let mut labels = options.label.as_ref().map(|_| LabelSet::default());
+    let mut summary = RowSummary::new(options.max_samples, options.seed, options.label.is_some());
     let (mut rows, mut skipped) = (0u64, 0u64);
 
     for source in &sources {
@@ -675,42 +696,29 @@ pub fn scan(
             };
             let block = feature_block(&batch, &features, rows)?;
             let names = feature_names.get_or_insert_with(|| block_names(&features, &block));
-            let width = match &block {
-                FeatureBlock::Wide(c) => c.len(),
-                FeatureBlock::Array { width, .. } => *width,
+            let row_labels = match (&options.label, label_index) {
+                (Some(name), Some(_)) => Some((
+                    name.as_str(),
+                    batch_labels(name, batch.column(batch.num_columns() - 1), rows)?,
+                )),
+                _ => None,
             };
-            if width != names.len() {
+            if block.width() != names.len() {
                 return Err(Error::column(
                     features_label(&features),
                     format!(
-                        "{} has {width} features, earlier input had {}",
+                        "{} has {} features, earlier input had {}",
                         source.path().display(),
+                        block.width(),
                         names.len()
                     ),
                 ));
             }
-            let row_labels = match (&options.label, label_index) {
-                (Some(name), Some(_)) => {
-                    let keys = batch_labels(name, batch.column(batch.num_columns() - 1), rows)?;
-                    let set = labels.as_mut().expect("label set exists with a label");
-                    for k in &keys {
-                        set.insert(name, k)?;
-                    }
-                    Some(keys)
-                }
-                _ => None,
-            };
-            for (r, hash) in block.row_hashes(options.seed).into_iter().enumerate() {
-                if sample.admits(hash) {
-                    sample.offer(SampledRow {
-                        hash,
-                        values: block.row(r),
-                        label: row_labels.as_ref().map(|l| l[r].clone()),
-                    });
-                }
-            }
-            let stats = comoments.get_or_insert_with(|| CoMoments::new(width));
-            block.with_matrix(|m| stats.update(m, Par::rayon(0)));
+            summary.add(
+                &block,
+                &features_label(&features),
+                row_labels.as_ref().map(|(n, k)| (*n, k.as_slice())),
+            )?;
             rows += block.rows() as u64;
             progress(rows + skipped, total_rows);
         }
@@ -726,12 +734,9 @@ pub fn scan(
         )));
     }
     Ok(Scan {
-        rows,
         skipped_rows: skipped,
         feature_names,
-        sample: sample.into_sorted(),
-        comoments: comoments.expect("rows were read"),
-        labels,
+        summary,
     })
 }
 
@@ -775,7 +780,7 @@ fn feature_block(
         Error::column(
             column,
             format!(
-                "{what} at row {} (use --skip-null-rows to drop such rows)",
+                "{what} at row {} (use --skip-null-rows or the skip_null_rows option to drop such rows)",
                 first_row + r as u64
             ),
         )

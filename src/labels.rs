@@ -101,6 +101,11 @@ impl LabelSet {
         self.values.len()
     }
 
+    /// The distinct labels, smallest first.
+    pub fn values(&self) -> impl Iterator<Item = &LabelKey> {
+        self.values.iter()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

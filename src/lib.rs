@@ -6,6 +6,7 @@
 //! `labels`) works on plain slices and faer matrices; `io` reads Arrow,
 //! Parquet and CSV into it.
 
+pub mod analysis;
 pub mod arrange;
 pub mod error;
 pub mod gram;
@@ -17,7 +18,10 @@ pub mod progress;
 pub mod rewrite;
 pub mod sample;
 pub mod spectrum;
+#[cfg(feature = "datafusion")]
+pub mod sql;
 pub mod stats;
+pub mod summary;
 pub mod synthetic;
 pub mod tree;
 

@@ -1,25 +1,23 @@
 //! The `entangle` command line.
 
+#[cfg(feature = "datafusion")]
+mod sql_command;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use faer::Mat;
 use serde::{Deserialize, Serialize};
 
+use entangle::analysis::Analysis;
 use entangle::arrange::arrange;
 use entangle::error::{Error, Result};
 use entangle::io::{
-    FeatureSelection, ResolvedFeatures, Scan, ScanOptions, Source, input_files, resolve_features,
-    scan,
+    FeatureSelection, ResolvedFeatures, ScanOptions, Source, input_files, resolve_features, scan,
 };
-use entangle::labels::{LabelKey, LabelScheme};
 use entangle::plot::{plot_format, plot_profiles};
-use entangle::profile::{
-    DEFAULT_MAX_SAMPLES, DEFAULT_THETA, Profile, ProfileInput, ProfileOptions, SampleMatrix,
-    compute_profile,
-};
+use entangle::profile::{DEFAULT_MAX_SAMPLES, DEFAULT_THETA, Profile, ProfileOptions};
 use entangle::progress::Progress;
 use entangle::rewrite::{check_distinct, check_permutation, write_atomically, write_rearranged};
 use entangle::tree::parse_levels;
@@ -45,6 +43,10 @@ enum Command {
     Arrange(ArrangeArgs),
     /// Apply a saved order (from `arrange --order-out`) to another dataset.
     Apply(ApplyArgs),
+    /// Run SQL (DataFusion) with every entangle function registered; Parquet
+    /// and CSV files are queryable by path: SELECT … FROM 'data.parquet'.
+    #[cfg(feature = "datafusion")]
+    Sql(sql_command::SqlArgs),
 }
 
 /// Which columns hold the features and the label.
@@ -180,6 +182,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Profile(args) => profile_command(args),
         Command::Arrange(args) => arrange_command(args),
         Command::Apply(args) => apply_command(args),
+        #[cfg(feature = "datafusion")]
+        Command::Sql(args) => sql_command::sql_command(args, emit),
     }
 }
 
@@ -214,16 +218,7 @@ impl MeasureArgs {
     }
 }
 
-/// One pass over the input: the sample, its labels, the |correlation| weights.
-struct Analysis {
-    scan: Scan,
-    sample: SampleMatrix,
-    labels: Vec<Option<LabelKey>>,
-    scheme: LabelScheme,
-    correlation: Mat<f64>,
-    label_column: Option<String>,
-}
-
+/// One pass over the input, ready for profiles.
 fn analyse(
     files: &[PathBuf],
     selection: &SelectionArgs,
@@ -241,63 +236,25 @@ fn analyse(
         reading.set(done, total)
     })?;
     reading.finish();
-    let (sample, labels) = scanned.sample_matrix();
-    Ok(Analysis {
-        scheme: LabelScheme::from_labels(scanned.labels.as_ref()),
-        correlation: scanned.comoments.correlation_weights(),
-        scan: scanned,
-        sample,
-        labels,
-        label_column: selection.label.clone(),
-    })
+    Analysis::new(
+        &scanned.summary,
+        selection.label.as_deref(),
+        scanned.warnings(),
+    )
 }
 
-impl Analysis {
-    /// The profile of the features in the given order (`order[g]` = input
-    /// feature at grid position g); `None` keeps the input order.
-    fn profile(&self, options: &ProfileOptions, order: Option<&[usize]>) -> Result<Profile> {
-        let n = self.sample.features;
-        let (sample, correlation) = match order {
-            None => (
-                std::borrow::Cow::Borrowed(&self.sample),
-                std::borrow::Cow::Borrowed(&self.correlation),
-            ),
-            Some(order) => {
-                let x = self.sample.as_ref();
-                let values = (0..self.sample.rows)
-                    .flat_map(|r| order.iter().map(move |&j| x[(r, j)]))
-                    .collect();
-                let sample = SampleMatrix {
-                    rows: self.sample.rows,
-                    features: n,
-                    values,
-                };
-                let correlation = Mat::from_fn(n, n, |i, j| self.correlation[(order[i], order[j])]);
-                (
-                    std::borrow::Cow::Owned(sample),
-                    std::borrow::Cow::Owned(correlation),
-                )
-            }
-        };
-        let solving = Progress::new(None, "partitions", "solved");
-        let profile = compute_profile(
-            ProfileInput {
-                rows: self.scan.rows,
-                sample: &sample,
-                labels: self
-                    .label_column
-                    .as_deref()
-                    .map(|c| (c, self.labels.as_slice())),
-                scheme: &self.scheme,
-                correlation: correlation.as_ref().as_ref(),
-                warnings: self.scan.warnings(),
-            },
-            options,
-            &|done, total| solving.set(done as u64, Some(total as u64)),
-        )?;
-        solving.finish();
-        Ok(profile)
-    }
+/// A profile with a progress bar over its partitions.
+fn profile_of(
+    analysis: &Analysis,
+    options: &ProfileOptions,
+    order: Option<&[usize]>,
+) -> Result<Profile> {
+    let solving = Progress::new(None, "partitions", "solved");
+    let profile = analysis.profile(options, order, &|done, total| {
+        solving.set(done as u64, Some(total as u64))
+    })?;
+    solving.finish();
+    Ok(profile)
 }
 
 fn profile_command(args: ProfileArgs) -> Result<()> {
@@ -305,7 +262,7 @@ fn profile_command(args: ProfileArgs) -> Result<()> {
     let options = args.measure.options(args.selection.shape.as_ref())?;
     args.plot.as_deref().map(plot_format).transpose()?;
     let files = input_files(&args.input)?;
-    let profile = analyse(&files, &args.selection, &options)?.profile(&options, None)?;
+    let profile = profile_of(&analyse(&files, &args.selection, &options)?, &options, None)?;
     if let Some(plot) = &args.plot {
         plot_profiles(
             plot,
@@ -470,14 +427,14 @@ fn arrange_command(args: ArrangeArgs) -> Result<()> {
     let analysis = phases.time("read", || {
         analyse(std::slice::from_ref(&input), &args.selection, &options)
     })?;
-    let n = analysis.sample.features;
+    let n = analysis.features();
     let tree = CanonicalTree::new(Grid::for_features(n, options.shape.as_deref())?);
     let levels = options.levels_for(&tree)?;
-    let before = phases.time("profiles", || analysis.profile(&options, None))?;
+    let before = phases.time("profiles", || profile_of(&analysis, &options, None))?;
     let order = phases.time("arrange", || {
         arrange(analysis.correlation.as_ref(), &tree, &levels, options.seed)
     });
-    let after = phases.time("profiles", || analysis.profile(&options, Some(&order)))?;
+    let after = phases.time("profiles", || profile_of(&analysis, &options, Some(&order)))?;
 
     let writing = Progress::new(source.rows(), "writing", "rows");
     phases.time("write", || {

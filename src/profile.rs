@@ -368,6 +368,45 @@ pub struct ProfileInput<'a> {
     pub warnings: Vec<String>,
 }
 
+/// The surrogate of each partition, each level's mean and their mean over
+/// levels (the same aggregation as `mean_entropy`). `correlation` is in
+/// selection order.
+pub fn surrogate_profile(
+    correlation: MatRef<'_, f64>,
+    tree: &CanonicalTree,
+    partitions: &[Partition],
+    levels: &[usize],
+) -> SurrogateProfile {
+    let cuts = surrogate_cuts(correlation, tree, partitions);
+    let levels: Vec<SurrogateLevel> = levels
+        .iter()
+        .map(|&level| {
+            let parts: Vec<SurrogatePartition> = (0..partitions.len())
+                .filter(|&i| partitions[i].level == level)
+                .map(|i| SurrogatePartition {
+                    chunk: partitions[i].chunk,
+                    size: partitions[i].leaves.len(),
+                    cut: cuts[i],
+                })
+                .collect();
+            SurrogateLevel {
+                level,
+                mean: mean_of(parts.iter().map(|p| p.cut)),
+                partitions: parts,
+            }
+        })
+        .collect();
+    SurrogateProfile {
+        mean: mean_of(levels.iter().map(|l| l.mean)),
+        levels,
+    }
+}
+
+fn mean_of(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, count) = values.fold((0.0, 0usize), |(s, c), x| (s + x, c + 1));
+    sum / count as f64
+}
+
 /// Computes the profile.
 pub fn compute_profile(
     input: ProfileInput<'_>,
@@ -414,17 +453,13 @@ pub fn compute_profile(
         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress(d, total);
     })?;
-    let cuts = surrogate_cuts(input.correlation, &tree, &partitions);
+    let surrogate = surrogate_profile(input.correlation, &tree, &partitions, &levels);
 
-    let mean = |v: &mut dyn Iterator<Item = f64>| {
-        let (sum, count) = v.fold((0.0, 0usize), |(s, c), x| (s + x, c + 1));
-        sum / count as f64
-    };
+    let mean = |v: &mut dyn Iterator<Item = f64>| mean_of(v);
     let classes = weights.len();
     let class_mean = |e: &[Entanglement], f: fn(&Entanglement) -> f64| mean(&mut e.iter().map(f));
 
     let mut level_profiles = Vec::new();
-    let mut surrogate_levels = Vec::new();
     for &level in &levels {
         let in_level: Vec<usize> = (0..partitions.len())
             .filter(|&i| partitions[i].level == level)
@@ -443,19 +478,6 @@ pub fn compute_profile(
             mean_entropy: mean(&mut parts.iter().map(|p| p.entropy)),
             mean_geometric: mean(&mut parts.iter().map(|p| p.geometric)),
             partitions: parts,
-        });
-        let surrogate_parts: Vec<SurrogatePartition> = in_level
-            .iter()
-            .map(|&i| SurrogatePartition {
-                chunk: partitions[i].chunk,
-                size: partitions[i].leaves.len(),
-                cut: cuts[i],
-            })
-            .collect();
-        surrogate_levels.push(SurrogateLevel {
-            level,
-            mean: mean(&mut surrogate_parts.iter().map(|p| p.cut)),
-            partitions: surrogate_parts,
         });
     }
 
@@ -515,10 +537,7 @@ pub fn compute_profile(
         label,
         mean_entropy: mean(&mut level_profiles.iter().map(|l| l.mean_entropy)),
         levels: level_profiles,
-        surrogate: SurrogateProfile {
-            mean: mean(&mut surrogate_levels.iter().map(|l| l.mean)),
-            levels: surrogate_levels,
-        },
+        surrogate,
         classes: class_profiles,
         warnings,
     })

@@ -98,6 +98,16 @@ impl BottomK {
         self.heap.len()
     }
 
+    /// The most rows kept (`k`).
+    pub fn capacity(&self) -> usize {
+        self.k
+    }
+
+    /// The kept rows, in no particular order.
+    pub fn rows(&self) -> impl Iterator<Item = &SampledRow> {
+        self.heap.iter()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }

@@ -7,14 +7,16 @@
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
+use serde::{Deserialize, Serialize};
 
 use crate::tree::{CanonicalTree, Partition};
 
 /// Count, means, co-moment matrix Σ (x − mean)(x − mean)ᵀ and ranges of N features.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CoMoments {
     count: f64,
     mean: Vec<f64>,
+    #[serde(with = "square_matrix")]
     comoment: Mat<f64>,
     min: Vec<f64>,
     max: Vec<f64>,
@@ -134,6 +136,29 @@ impl CoMoments {
                 if w.is_finite() { w.min(1.0) } else { 0.0 }
             }
         })
+    }
+}
+
+/// A square matrix as its column-major values (partial states travel between
+/// processes in this form).
+mod square_matrix {
+    use faer::Mat;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(m: &Mat<f64>, s: S) -> Result<S::Ok, S::Error> {
+        let values: Vec<f64> = (0..m.ncols())
+            .flat_map(|j| m.col(j).iter().copied().collect::<Vec<_>>())
+            .collect();
+        values.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Mat<f64>, D::Error> {
+        let values = Vec::<f64>::deserialize(d)?;
+        let n = values.len().isqrt();
+        if n * n != values.len() {
+            return Err(D::Error::custom("co-moment matrix is not square"));
+        }
+        Ok(Mat::from_fn(n, n, |i, j| values[j * n + i]))
     }
 }
 

@@ -91,7 +91,7 @@ fn feature_problems_name_the_column() {
     let nulls = table(d, "nulls.parquet", with_null, labels(20));
     assert_error(
         &["profile", &nulls, "--features", "a,b,c"],
-        "column 'c': null value at row 7 (use --skip-null-rows to drop such rows)",
+        "column 'c': null value at row 7 (use --skip-null-rows or the skip_null_rows option to drop such rows)",
     );
     // With the option the row is dropped and the rest is profiled.
     let out = entangle_ok(&[

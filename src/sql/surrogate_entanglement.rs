@@ -1,0 +1,40 @@
+//! `surrogate_entanglement(features [, options])` → DOUBLE.
+
+use std::sync::LazyLock;
+
+use datafusion::logical_expr::{AggregateUDF, Documentation};
+
+use super::DOC_SECTION;
+use super::summary_accumulator::{Output, SummaryAggregate};
+
+/// The `surrogate_entanglement` aggregate.
+pub fn surrogate_entanglement_udaf() -> AggregateUDF {
+    SummaryAggregate::udaf("surrogate_entanglement", Output::Surrogate, documentation)
+}
+
+fn documentation() -> &'static Documentation {
+    static DOC: LazyLock<Documentation> = LazyLock::new(|| {
+        Documentation::builder(
+            DOC_SECTION,
+            "The surrogate entanglement over all rows: for each canonical partition the \
+             |Pearson correlation| it cuts, averaged per level and then over levels. It uses \
+             every row (streamed co-moments, merged across partitions with Chan's update) \
+             and no sample, so it is cheap on any number of rows.",
+            "surrogate_entanglement(features [, options])",
+        )
+        .with_sql_example(
+            "```sql\n> SELECT surrogate_entanglement(make_array(s0, s1, s2, s3)) FROM t;\n```",
+        )
+        .with_argument(
+            "features",
+            "The features of a row as one list: an array column or make_array(f1, f2, ...).",
+        )
+        .with_argument(
+            "options",
+            "Optional string literal: shape (e.g. 8x8), levels (1..3 or 2), skip_null_rows.",
+        )
+        .with_related_udf("feature_order")
+        .build()
+    });
+    &DOC
+}

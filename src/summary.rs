@@ -1,0 +1,323 @@
+//! What one pass over rows accumulates, as a value that merges exactly: the
+//! seeded bottom-k sample, the co-moments of all rows and the distinct labels.
+//!
+//! The CLI's scan, DataFusion's partial aggregates and polars' group
+//! reductions all build one of these per input part and merge them; the
+//! sample merges exactly (so entropies never depend on the split) and the
+//! co-moments with Chan's update. `encode`/`decode` carry a partial summary
+//! between processes (an aggregate's state).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::io::FeatureBlock;
+use crate::labels::{LabelKey, LabelSet, OrderedF64};
+use crate::profile::SampleMatrix;
+use crate::sample::{BottomK, SampledRow};
+use crate::stats::CoMoments;
+
+/// A mergeable summary of rows.
+#[derive(Debug, Clone)]
+pub struct RowSummary {
+    seed: u64,
+    rows: u64,
+    sample: BottomK,
+    /// `None` until the first row (the feature count is not known before).
+    comoments: Option<CoMoments>,
+    /// `Some` when rows carry labels.
+    labels: Option<LabelSet>,
+}
+
+impl RowSummary {
+    /// An empty summary keeping up to `max_samples` rows (0: co-moments only).
+    pub fn new(max_samples: usize, seed: u64, labeled: bool) -> Self {
+        RowSummary {
+            seed,
+            rows: 0,
+            sample: BottomK::new(max_samples),
+            comoments: None,
+            labels: labeled.then(LabelSet::default),
+        }
+    }
+
+    /// Rows added so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The number of features, once rows have been added.
+    pub fn features(&self) -> Option<usize> {
+        self.comoments.as_ref().map(CoMoments::features)
+    }
+
+    pub fn comoments(&self) -> Option<&CoMoments> {
+        self.comoments.as_ref()
+    }
+
+    pub fn labels(&self) -> Option<&LabelSet> {
+        self.labels.as_ref()
+    }
+
+    /// Adds validated rows. `features` names the features in errors;
+    /// `labels` gives the label column's name and one label per row.
+    pub fn add(
+        &mut self,
+        block: &FeatureBlock,
+        features: &str,
+        labels: Option<(&str, &[LabelKey])>,
+    ) -> Result<()> {
+        self.check_width(block.width(), features)?;
+        if let (Some(set), Some((column, keys))) = (self.labels.as_mut(), labels) {
+            for key in keys {
+                set.insert(column, key)?;
+            }
+        }
+        for (r, hash) in block.row_hashes(self.seed).into_iter().enumerate() {
+            if self.sample.admits(hash) {
+                self.sample.offer(SampledRow {
+                    hash,
+                    values: block.row(r),
+                    label: labels.map(|(_, keys)| keys[r].clone()),
+                });
+            }
+        }
+        let stats = self
+            .comoments
+            .get_or_insert_with(|| CoMoments::new(block.width()));
+        block.with_matrix(|m| stats.update(m, faer::Par::rayon(0)));
+        self.rows += block.rows() as u64;
+        Ok(())
+    }
+
+    fn check_width(&self, width: usize, features: &str) -> Result<()> {
+        match self.features() {
+            Some(n) if n != width => Err(Error::column(
+                features,
+                format!("array lengths differ: rows with {width} and with {n} features"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Merges another partial summary (same seed and sample size) into this one.
+    pub fn merge(&mut self, other: RowSummary, features: &str, label: &str) -> Result<()> {
+        if let Some(n) = other.features() {
+            self.check_width(n, features)?;
+        }
+        if let (Some(set), Some(theirs)) = (self.labels.as_mut(), other.labels.as_ref()) {
+            set.merge(label, theirs)?;
+        }
+        self.sample.merge(other.sample);
+        match (&mut self.comoments, other.comoments) {
+            (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+        self.rows += other.rows;
+        Ok(())
+    }
+
+    /// The sample as a row-major matrix in processing order, and each row's label.
+    pub fn sample_matrix(&self) -> (SampleMatrix, Vec<Option<LabelKey>>) {
+        let features = self.features().unwrap_or(0);
+        let sorted = self.sample.clone().into_sorted();
+        let mut values = Vec::with_capacity(sorted.len() * features);
+        let mut labels = Vec::with_capacity(sorted.len());
+        for row in sorted {
+            values.extend_from_slice(&row.values);
+            labels.push(row.label);
+        }
+        let rows = labels.len();
+        (
+            SampleMatrix {
+                rows,
+                features,
+                values,
+            },
+            labels,
+        )
+    }
+
+    /// Bytes that [`RowSummary::decode`] turns back into an equal summary.
+    pub fn encode(&self) -> Vec<u8> {
+        let stored = StoredSummary {
+            seed: self.seed,
+            rows: self.rows,
+            max_samples: self.sample.capacity() as u64,
+            sample: self
+                .sample
+                .rows()
+                .map(|r| StoredRow {
+                    hash: r.hash,
+                    values: r.values.to_vec(),
+                    label: r.label.as_ref().map(StoredLabel::from),
+                })
+                .collect(),
+            comoments: self.comoments.clone(),
+            labels: self
+                .labels
+                .as_ref()
+                .map(|set| set.values().map(StoredLabel::from).collect()),
+        };
+        postcard::to_stdvec(&stored).expect("a summary always serializes")
+    }
+
+    /// Reads a summary written by [`RowSummary::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let stored: StoredSummary = postcard::from_bytes(bytes)
+            .map_err(|e| Error::Data(format!("corrupt partial state: {e}")))?;
+        let mut sample = BottomK::new(stored.max_samples as usize);
+        for row in stored.sample {
+            sample.offer(SampledRow {
+                hash: row.hash,
+                values: row.values.into(),
+                label: row.label.map(LabelKey::from),
+            });
+        }
+        let labels = match stored.labels {
+            Some(values) => {
+                let mut set = LabelSet::default();
+                for v in values {
+                    set.insert("label", &LabelKey::from(v))?;
+                }
+                Some(set)
+            }
+            None => None,
+        };
+        Ok(RowSummary {
+            seed: stored.seed,
+            rows: stored.rows,
+            sample,
+            comoments: stored.comoments,
+            labels,
+        })
+    }
+
+    /// Approximate heap size in bytes (for an engine's memory accounting).
+    pub fn size(&self) -> usize {
+        let n = self.features().unwrap_or(0);
+        std::mem::size_of::<Self>()
+            + self.sample.len() * (std::mem::size_of::<SampledRow>() + 8 * n)
+            + self.comoments.as_ref().map_or(0, |_| 8 * (n * n + 3 * n))
+            + self.labels.as_ref().map_or(0, |l| 32 * l.len())
+    }
+}
+
+/// The encoded form: plain data with tagged labels.
+#[derive(Serialize, Deserialize)]
+struct StoredSummary {
+    seed: u64,
+    rows: u64,
+    max_samples: u64,
+    sample: Vec<StoredRow>,
+    comoments: Option<CoMoments>,
+    labels: Option<Vec<StoredLabel>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredRow {
+    hash: u64,
+    values: Vec<f64>,
+    label: Option<StoredLabel>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum StoredLabel {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+impl From<&LabelKey> for StoredLabel {
+    fn from(key: &LabelKey) -> Self {
+        match key {
+            LabelKey::Bool(b) => StoredLabel::Bool(*b),
+            LabelKey::Int(i) => StoredLabel::Int(*i),
+            LabelKey::Float(x) => StoredLabel::Float(x.get()),
+            LabelKey::Str(s) => StoredLabel::Str(s.clone()),
+        }
+    }
+}
+
+impl From<StoredLabel> for LabelKey {
+    fn from(label: StoredLabel) -> Self {
+        match label {
+            StoredLabel::Bool(b) => LabelKey::Bool(b),
+            StoredLabel::Int(i) => LabelKey::Int(i),
+            StoredLabel::Float(x) => LabelKey::Float(OrderedF64::new(x)),
+            StoredLabel::Str(s) => LabelKey::Str(s),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, FixedSizeListArray, Float64Array};
+    use arrow::datatypes::{DataType, Field};
+    use std::sync::Arc;
+
+    fn block(rows: std::ops::Range<usize>, width: usize) -> FeatureBlock {
+        let values: Vec<f64> = rows
+            .flat_map(|r| (0..width).map(move |j| ((r * 7 + j * 3) % 11) as f64 * 0.5 + r as f64))
+            .collect();
+        let list: ArrayRef = Arc::new(FixedSizeListArray::new(
+            Arc::new(Field::new("item", DataType::Float64, false)),
+            width as i32,
+            Arc::new(Float64Array::from(values)),
+            None,
+        ));
+        FeatureBlock::from_array(&list, "x", 0).unwrap()
+    }
+
+    fn labels(rows: std::ops::Range<usize>) -> Vec<LabelKey> {
+        rows.map(|r| LabelKey::Int((r % 3) as i64)).collect()
+    }
+
+    #[test]
+    fn split_and_merged_summaries_sample_the_same_rows() {
+        let mut whole = RowSummary::new(10, 5, true);
+        whole
+            .add(&block(0..40, 4), "x", Some(("y", &labels(0..40))))
+            .unwrap();
+        let mut merged = RowSummary::new(10, 5, true);
+        for range in [25..40, 0..3, 3..25] {
+            let mut part = RowSummary::new(10, 5, true);
+            part.add(&block(range.clone(), 4), "x", Some(("y", &labels(range))))
+                .unwrap();
+            // Through bytes, as a partial aggregate state travels.
+            let part = RowSummary::decode(&part.encode()).unwrap();
+            merged.merge(part, "x", "y").unwrap();
+        }
+        assert_eq!(merged.rows(), 40);
+        let (a, la) = whole.sample_matrix();
+        let (b, lb) = merged.sample_matrix();
+        assert_eq!(a.rows, 10);
+        assert_eq!(a.values, b.values, "sample rows and their order are exact");
+        assert_eq!(la, lb);
+        assert_eq!(merged.labels().unwrap().len(), 3);
+        let (wa, wb) = (
+            whole.comoments().unwrap().correlation_weights(),
+            merged.comoments().unwrap().correlation_weights(),
+        );
+        for i in 0..4 {
+            for j in 0..4 {
+                assert!((wa[(i, j)] - wb[(i, j)]).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn differing_widths_and_corrupt_states_are_errors() {
+        let mut s = RowSummary::new(4, 0, false);
+        s.add(&block(0..5, 3), "x", None).unwrap();
+        let e = s.add(&block(0..5, 4), "x", None).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "column 'x': array lengths differ: rows with 4 and with 3 features"
+        );
+        let e = RowSummary::decode(&[1, 2, 3]).unwrap_err().to_string();
+        assert!(e.starts_with("corrupt partial state"), "{e}");
+    }
+}
