@@ -7,6 +7,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use clap::{Args, ValueEnum};
 use datafusion::execution::context::SessionContext;
+use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::DFParser;
 
 use entangle::error::{Error, Result};
@@ -44,7 +45,9 @@ pub fn sql_command(args: SqlArgs, emit: impl Fn(&str) -> Result<()>) -> Result<(
     };
     let runtime = tokio::runtime::Runtime::new().map_err(sql_error)?;
     runtime.block_on(async {
-        let ctx = SessionContext::new().enable_url_table();
+        // information_schema makes SHOW FUNCTIONS list the functions' documentation.
+        let config = SessionConfig::new().with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config).enable_url_table();
         entangle::sql::register_all(&ctx);
         let statements = DFParser::parse_sql(&text).map_err(sql_error)?;
         for statement in statements {

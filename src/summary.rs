@@ -72,7 +72,13 @@ impl RowSummary {
                 set.insert(column, key)?;
             }
         }
-        for (r, hash) in block.row_hashes(self.seed).into_iter().enumerate() {
+        // A co-moments-only summary (max_samples 0) skips hashing altogether.
+        let hashes = if self.sample.capacity() > 0 {
+            block.row_hashes(self.seed)
+        } else {
+            Vec::new()
+        };
+        for (r, hash) in hashes.into_iter().enumerate() {
             if self.sample.admits(hash) {
                 self.sample.offer(SampledRow {
                     hash,
