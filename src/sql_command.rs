@@ -45,7 +45,7 @@ pub fn sql_command(args: SqlArgs, emit: impl Fn(&str) -> Result<()>) -> Result<(
     };
     let runtime = tokio::runtime::Runtime::new().map_err(sql_error)?;
     runtime.block_on(async {
-        // information_schema makes SHOW FUNCTIONS list the functions' documentation.
+        // information_schema.routines lists the functions with their documentation.
         let config = SessionConfig::new().with_information_schema(true);
         let ctx = SessionContext::new_with_config(config).enable_url_table();
         entangle::sql::register_all(&ctx);
