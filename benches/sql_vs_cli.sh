@@ -19,14 +19,14 @@ bytes=$(stat -c %s "$file")
 echo "input: $file, $rows rows x $features features, $bytes bytes"
 
 run() {
-    echo "== $1"
+    echo "== $1" >&2
     shift
     /usr/bin/time -f "wall %e s, peak RSS %M KB" "$@"
 }
 run "entangle profile (CLI)" target/release/entangle profile "$file" --features-prefix f --json >/dev/null
-run "SELECT entanglement_profile(...)" target/release/entangle sql --format csv \
+run "SELECT entanglement_profile(...)" target/release/entangle sql --format json \
     "SELECT entanglement_profile(make_array($columns), NULL, 'max_samples=1000') FROM '$file'" >/dev/null
 run "SELECT surrogate_entanglement(...)" target/release/entangle sql --format csv \
-    "SELECT surrogate_entanglement(make_array($columns)) FROM '$file'"
+    "SELECT surrogate_entanglement(make_array($columns)) AS surrogate FROM '$file'"
 run "SELECT count(*) (plain scan of the same columns)" target/release/entangle sql --format csv \
-    "SELECT count(*), sum(array_length(make_array($columns))) FROM '$file'"
+    "SELECT count(*) AS n, sum(array_length(make_array($columns))) AS values FROM '$file'"
