@@ -245,6 +245,15 @@ pub fn is_numeric(data_type: &DataType) -> bool {
         )
 }
 
+/// Whether a type can hold a row's features: a (fixed-size) list of numbers.
+pub fn is_numeric_list(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::FixedSizeList(f, _) | DataType::List(f) | DataType::LargeList(f)
+            if is_numeric(f.data_type())
+    )
+}
+
 /// The features resolved against a schema.
 #[derive(Debug, Clone)]
 pub enum ResolvedFeatures {
@@ -321,11 +330,7 @@ pub fn resolve_features(
         FeatureSelection::Array(name) => {
             let i = find(name)?;
             match schema.field(i).data_type() {
-                DataType::FixedSizeList(f, _) | DataType::List(f) | DataType::LargeList(f)
-                    if is_numeric(f.data_type()) =>
-                {
-                    ResolvedFeatures::Array(i, name.clone())
-                }
+                t if is_numeric_list(t) => ResolvedFeatures::Array(i, name.clone()),
                 t => {
                     return Err(Error::column(
                         name,
@@ -441,11 +446,7 @@ impl FeatureBlock {
     pub fn from_array(array: &ArrayRef, name: &str, first_row: u64) -> Result<Self> {
         let batch = RecordBatch::try_from_iter([(name, array.clone())])
             .map_err(|e| Error::column(name, e.to_string()))?;
-        if !matches!(
-            array.data_type(),
-            DataType::FixedSizeList(f, _) | DataType::List(f) | DataType::LargeList(f)
-                if is_numeric(f.data_type())
-        ) {
+        if !is_numeric_list(array.data_type()) {
             return Err(Error::column(
                 name,
                 format!(

@@ -22,6 +22,7 @@ use super::DOC_SECTION;
 use super::feature_order::feature_order_udaf;
 use super::options::{OptionKeys, SqlOptions};
 use super::permute::permute_udf;
+use super::summary_accumulator::single_list;
 use crate::io::{FeatureSelection, ResolvedFeatures, resolve_features};
 
 const NAME: &str = "rearrange";
@@ -170,12 +171,7 @@ async fn rearranged_view(
     match &features {
         ResolvedFeatures::Array(i, name) => {
             let order = Int32Array::from_iter_values(order.iter().map(|&g| g as i32));
-            let order = ScalarValue::List(Arc::new(arrow::array::ListArray::new(
-                Arc::new(arrow::datatypes::Field::new("item", DataType::Int32, true)),
-                arrow::buffer::OffsetBuffer::from_lengths([order.len()]),
-                Arc::new(order),
-                None,
-            )));
+            let order = ScalarValue::List(Arc::new(single_list(Arc::new(order))));
             select[*i] = permute_udf()
                 .call(vec![col(quoted(name)), lit(order)])
                 .alias(name);

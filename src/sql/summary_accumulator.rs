@@ -21,7 +21,9 @@ use datafusion::logical_expr::{
 
 use crate::analysis::Analysis;
 use crate::arrange::arrange;
-use crate::io::{FeatureBlock, ResolvedFeatures, batch_labels, is_numeric, rows_without_nulls};
+use crate::io::{
+    FeatureBlock, ResolvedFeatures, batch_labels, is_numeric_list, rows_without_nulls,
+};
 use crate::profile::{Profile, surrogate_profile};
 use crate::sql::options::{OptionKeys, SqlOptions, error_message};
 use crate::summary::RowSummary;
@@ -101,12 +103,7 @@ fn check_argument_types(
             types.len()
         )));
     }
-    let features_ok = matches!(
-        &types[0],
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _)
-            if is_numeric(f.data_type())
-    );
-    if !features_ok {
+    if !is_numeric_list(&types[0]) {
         return Err(DataFusionError::Plan(format!(
             "{function}: argument 1 (features) must be a list of numbers such as make_array(f1, f2, ...) or an array column, got {}",
             types[0]
@@ -364,7 +361,7 @@ impl SummaryAccumulator {
 }
 
 /// A one-row list array holding `values`.
-fn single_list(values: ArrayRef) -> ListArray {
+pub(crate) fn single_list(values: ArrayRef) -> ListArray {
     let field = Arc::new(Field::new("item", values.data_type().clone(), true));
     ListArray::new(
         field,
