@@ -3,6 +3,9 @@
 //! * `gemm/faer_m1000`: faer's GEMM at M = 1000 (throughput in flop/s);
 //! * `gram/hadamard_gram`: the fused Gram kernel (throughput in flop/s: three
 //!   flops per (row pair, feature), lower triangle only);
+//! * `comoments/update_*`: one co-moment update of a 65,536 × 256 block in
+//!   row-major (list column) and column-major (wide table) layout
+//!   (throughput in flop/s: rows·N·(N+1) for the lower triangle);
 //! * `partition/full_route`: one M × M partition (Cholesky, two GEMMs, a
 //!   symmetric eigenproblem; throughput in nominal flop/s);
 //! * `profile/2d_16x16_m500_levels1-3` (target a, without Parquet read) and
@@ -20,6 +23,7 @@ use entangle::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
 use entangle::labels::LabelScheme;
 use entangle::profile::{ProfileInput, ProfileOptions, compute_profile, leaf_columns};
 use entangle::spectrum::PartitionSolver;
+use entangle::stats::CoMoments;
 use entangle::synthetic::smooth_field;
 use entangle::tree::{CanonicalTree, Grid};
 
@@ -62,6 +66,26 @@ fn gemm(c: &mut Criterion) {
                 Par::rayon(0),
             )
         })
+    });
+    group.finish();
+}
+
+/// The surrogate's streamed statistics: centring plus the symmetric product.
+fn comoments(c: &mut Criterion) {
+    let mut group = c.benchmark_group("comoments");
+    group.sample_size(10);
+    let (rows, n) = (65_536usize, 256usize);
+    let values: Vec<f64> = (0..rows * n)
+        .map(|k| ((k * 7919) % 1009) as f64 * 1e-3)
+        .collect();
+    let column_major = Mat::<f64>::from_fn(rows, n, |i, j| values[i * n + j]);
+    group.throughput(Throughput::Elements((rows * n * (n + 1)) as u64));
+    group.bench_function("update_row_major_65536x256", |b| {
+        let batch = faer::MatRef::from_row_major_slice(&values, rows, n);
+        b.iter(|| CoMoments::new(n).update(batch, Par::rayon(0)))
+    });
+    group.bench_function("update_column_major_65536x256", |b| {
+        b.iter(|| CoMoments::new(n).update(column_major.as_ref(), Par::rayon(0)))
     });
     group.finish();
 }
@@ -122,5 +146,5 @@ fn profiles(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gemm, gram, partition, profiles);
+criterion_group!(benches, gemm, gram, comoments, partition, profiles);
 criterion_main!(benches);

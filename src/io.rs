@@ -7,19 +7,23 @@
 //! the slices the core reads); other numeric types are cast to Float64.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, RecordBatch};
+use arrow::buffer::NullBuffer;
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, SchemaRef};
-use faer::{Mat, MatRef};
+use arrow::error::ArrowError;
+use faer::{MatRef, Par};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
 use crate::labels::{LabelKey, OrderedF64};
 use crate::sample::value_hash;
+use crate::stats::CoMoments;
 use crate::summary::RowSummary;
 
 /// Rows per record batch read.
@@ -254,6 +258,56 @@ pub fn is_numeric_list(t: &DataType) -> bool {
     )
 }
 
+/// Whether a type can hold a row's features as named fields: a struct of
+/// numbers (`struct(f1, f2, ...)` costs no copy, unlike `make_array`).
+pub fn is_numeric_struct(t: &DataType) -> bool {
+    matches!(t, DataType::Struct(fields)
+        if !fields.is_empty() && fields.iter().all(|f| is_numeric(f.data_type())))
+}
+
+/// One features argument as a batch of columns and their resolution: a list
+/// column of numbers (`name` names it) is one array column; a struct of
+/// numbers gives one wide feature per field, named by the field, sharing its
+/// buffers. A null struct row counts as a null in every feature.
+pub fn feature_columns(array: &ArrayRef, name: &str) -> Result<(RecordBatch, ResolvedFeatures)> {
+    let error = |e: ArrowError| Error::column(name, e.to_string());
+    let t = array.data_type();
+    if is_numeric_list(t) {
+        let batch = RecordBatch::try_from_iter([(name, array.clone())]).map_err(error)?;
+        return Ok((batch, ResolvedFeatures::Array(0, name.to_string())));
+    }
+    if !is_numeric_struct(t) {
+        return Err(Error::column(
+            name,
+            format!("has type {t}; features must be a list, fixed-size list or struct of numbers"),
+        ));
+    }
+    let (fields, columns, row_nulls) = array.as_struct().clone().into_parts();
+    let columns = columns
+        .into_iter()
+        .map(|c| match &row_nulls {
+            Some(rows) if rows.null_count() > 0 => {
+                let nulls = NullBuffer::union(Some(rows), c.nulls());
+                c.to_data()
+                    .into_builder()
+                    .nulls(nulls)
+                    .build()
+                    .map(arrow::array::make_array)
+            }
+            _ => Ok(c),
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(error)?;
+    let names = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, f.name().clone()));
+    let features = ResolvedFeatures::Wide(names.collect());
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema, columns).map_err(error)?;
+    Ok((batch, features))
+}
+
 /// The features resolved against a schema.
 #[derive(Debug, Clone)]
 pub enum ResolvedFeatures {
@@ -381,7 +435,7 @@ pub fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Ve
             ),
         )
     };
-    if let Some(i) = (0..array.len()).find(|&i| array.is_null(i)) {
+    if let Some(i) = first_null(array, 0..array.len()) {
         return Err(null_at(i));
     }
     let t = array.data_type();
@@ -390,7 +444,7 @@ pub fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Ve
         if t.is_integer() || matches!(t, DataType::Dictionary(_, v) if v.is_integer()) {
             let ints = cast_to(&DataType::Int64)?;
             let ints = ints.as_primitive::<Int64Type>();
-            if let Some(i) = (0..ints.len()).find(|&i| ints.is_null(i)) {
+            if let Some(i) = first_null(ints, 0..ints.len()) {
                 return Err(Error::label(
                     column,
                     format!(
@@ -441,25 +495,11 @@ pub enum FeatureBlock {
 }
 
 impl FeatureBlock {
-    /// Reads and validates one list/fixed-size-list column of numbers (rows
-    /// numbered from `first_row` in errors; `name` names the column).
+    /// Reads and validates one features array (see [`feature_columns`]; rows
+    /// numbered from `first_row` in errors).
     pub fn from_array(array: &ArrayRef, name: &str, first_row: u64) -> Result<Self> {
-        let batch = RecordBatch::try_from_iter([(name, array.clone())])
-            .map_err(|e| Error::column(name, e.to_string()))?;
-        if !is_numeric_list(array.data_type()) {
-            return Err(Error::column(
-                name,
-                format!(
-                    "has type {}; features must be a list or fixed-size list of numbers",
-                    array.data_type()
-                ),
-            ));
-        }
-        feature_block(
-            &batch,
-            &ResolvedFeatures::Array(0, name.to_string()),
-            first_row,
-        )
+        let (batch, features) = feature_columns(array, name)?;
+        feature_block(&batch, &features, first_row)
     }
 
     pub fn width(&self) -> usize {
@@ -513,12 +553,13 @@ impl FeatureBlock {
         hashes
     }
 
-    /// The block as a rows × N matrix (a view when the layout allows).
-    pub fn with_matrix<R>(&self, f: impl FnOnce(MatRef<'_, f64>) -> R) -> R {
+    /// Adds the block's rows to `stats`, reading the values in place when the
+    /// layout allows (wide columns, or list rows stored back to back).
+    pub fn add_to(&self, stats: &mut CoMoments, par: Par) {
         match self {
             FeatureBlock::Wide(cols) => {
-                let m = Mat::from_fn(self.rows(), cols.len(), |i, j| cols[j].values()[i]);
-                f(m.as_ref())
+                let columns: Vec<&[f64]> = cols.iter().map(|c| c.values().as_ref()).collect();
+                stats.update_columns(&columns, par);
             }
             FeatureBlock::Array {
                 values,
@@ -526,19 +567,24 @@ impl FeatureBlock {
                 width,
             } => {
                 let contiguous = starts.windows(2).all(|w| w[1] == w[0] + width);
-                match starts.first() {
-                    Some(&first) if contiguous => f(MatRef::from_row_major_slice(
-                        &values.values()[first..first + starts.len() * width],
-                        starts.len(),
-                        *width,
-                    )),
-                    _ => {
-                        let m = Mat::from_fn(starts.len(), *width, |i, j| {
-                            values.values()[starts[i] + j]
-                        });
-                        f(m.as_ref())
+                let gathered: Vec<f64>;
+                let rows = match starts.first() {
+                    Some(&first) if contiguous => {
+                        &values.values()[first..first + starts.len() * width]
                     }
-                }
+                    _ => {
+                        gathered = starts
+                            .iter()
+                            .flat_map(|&s| &values.values()[s..s + width])
+                            .copied()
+                            .collect();
+                        &gathered
+                    }
+                };
+                stats.update(
+                    MatRef::from_row_major_slice(rows, starts.len(), *width),
+                    par,
+                );
             }
         }
     }
@@ -575,6 +621,13 @@ fn check_finite(
     Ok(())
 }
 
+/// The first index in `range` at which `array` is null (physical nulls, as
+/// `Array::is_null`), without a dynamic call per element.
+fn first_null(array: &dyn Array, mut range: Range<usize>) -> Option<usize> {
+    let nulls = array.nulls().filter(|n| n.null_count() > 0)?;
+    range.find(|&k| nulls.is_null(k))
+}
+
 /// Rows of `batch` whose features hold no null (for `skip_null_rows`).
 pub fn rows_without_nulls(batch: &RecordBatch, features: &ResolvedFeatures) -> BooleanArray {
     let rows = batch.num_rows();
@@ -582,10 +635,11 @@ pub fn rows_without_nulls(batch: &RecordBatch, features: &ResolvedFeatures) -> B
     match features {
         ResolvedFeatures::Wide(cols) => {
             for (pos, _) in cols.iter().enumerate() {
-                let a = batch.column(pos);
-                (0..rows)
-                    .filter(|&r| a.is_null(r))
-                    .for_each(|r| keep[r] = false);
+                if let Some(nulls) = batch.column(pos).nulls() {
+                    for (keep, valid) in keep.iter_mut().zip(nulls.iter()) {
+                        *keep &= valid;
+                    }
+                }
             }
         }
         ResolvedFeatures::Array(..) => {
@@ -596,7 +650,7 @@ pub fn rows_without_nulls(batch: &RecordBatch, features: &ResolvedFeatures) -> B
                     *keep = false;
                 } else if let Some(values) = &values {
                     let (s, e) = starts(r);
-                    *keep = (s..e).all(|k| !values.is_null(k));
+                    *keep = first_null(values.as_ref(), s..e).is_none();
                 }
             }
         }
@@ -791,7 +845,7 @@ fn feature_block(
             let mut arrays = Vec::with_capacity(cols.len());
             for (pos, (_, name)) in cols.iter().enumerate() {
                 let a = batch.column(pos);
-                if let Some(r) = (0..a.len()).find(|&r| a.is_null(r)) {
+                if let Some(r) = first_null(a.as_ref(), 0..a.len()) {
                     return Err(null_error(name, r, "null value"));
                 }
                 let values = to_f64(a, name)?;
@@ -802,7 +856,7 @@ fn feature_block(
         }
         ResolvedFeatures::Array(_, name) => {
             let a = batch.column(0);
-            if let Some(r) = (0..a.len()).find(|&r| a.is_null(r)) {
+            if let Some(r) = first_null(a.as_ref(), 0..a.len()) {
                 return Err(null_error(name, r, "null array"));
             }
             let (child, range) = list_parts(a);
@@ -824,7 +878,7 @@ fn feature_block(
                         ),
                     ));
                 }
-                if let Some(k) = (s..e).find(|&k| child.is_null(k)) {
+                if let Some(k) = first_null(child.as_ref(), s..e) {
                     return Err(null_error(&format!("{name}[{}]", k - s), r, "null element"));
                 }
                 starts.push(s);

@@ -5,8 +5,10 @@
 //! GEMM), merged with Chan's pairwise update, so the result does not depend on
 //! raw sums of x and x·y and differently split inputs agree to round-off.
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, Mat, MatRef, Par};
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::{Accum, ContiguousFwd, Mat, MatRef, Par};
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use crate::tree::{CanonicalTree, Partition};
@@ -20,7 +22,20 @@ pub struct CoMoments {
     comoment: Mat<f64>,
     min: Vec<f64>,
     max: Vec<f64>,
+    /// Centred rows of the batch being added (not part of the state).
+    #[serde(skip)]
+    workspace: Vec<f64>,
 }
+
+/// A batch of rows in the layout [`CoMoments::update`] reads in place.
+enum Batch<'a> {
+    Rows(MatRef<'a, f64, usize, usize, isize, ContiguousFwd>),
+    Columns(Vec<&'a [f64]>),
+}
+
+/// Elements of centred values [`CoMoments::update`] holds at a time (2 MiB):
+/// large enough for the product to run at full speed, small enough to stay in cache.
+const CENTRING_CHUNK_ELEMENTS: usize = 1 << 18;
 
 impl CoMoments {
     pub fn new(features: usize) -> Self {
@@ -30,6 +45,7 @@ impl CoMoments {
             comoment: Mat::zeros(features, features),
             min: vec![f64::INFINITY; features],
             max: vec![f64::NEG_INFINITY; features],
+            workspace: Vec::new(),
         }
     }
 
@@ -42,45 +58,161 @@ impl CoMoments {
         self.count as u64
     }
 
-    /// Adds a batch: `batch` is rows × N (any strides).
+    /// Adds a batch: `batch` is rows × N, in any layout (row-major blocks,
+    /// such as list columns, are read row by row, column-major ones column by
+    /// column, others copied first).
     pub fn update(&mut self, batch: MatRef<'_, f64>, par: Par) {
-        let (rows, n) = (batch.nrows(), batch.ncols());
-        assert_eq!(n, self.features());
+        if let Some(rows) = batch.try_as_row_major() {
+            return self.add(Batch::Rows(rows), par);
+        }
+        let copy;
+        let batch = match batch.try_as_col_major() {
+            Some(batch) => batch,
+            None => {
+                copy = batch.to_owned();
+                copy.as_ref()
+                    .try_as_col_major()
+                    .expect("a Mat is column-major")
+            }
+        };
+        let columns = (0..batch.ncols())
+            .map(|j| batch.col(j).as_slice())
+            .collect();
+        self.add(Batch::Columns(columns), par);
+    }
+
+    /// Adds a batch given as one slice per feature, all of the same length
+    /// (a wide table's columns, read in place).
+    pub fn update_columns(&mut self, columns: &[&[f64]], par: Par) {
+        self.add(Batch::Columns(columns.to_vec()), par);
+    }
+
+    fn add(&mut self, batch: Batch<'_>, par: Par) {
+        let n = self.features();
+        let rows = match &batch {
+            Batch::Rows(m) => {
+                assert_eq!(m.ncols(), n);
+                m.nrows()
+            }
+            Batch::Columns(columns) => {
+                assert_eq!(columns.len(), n);
+                let rows = columns.first().map_or(0, |c| c.len());
+                assert!(columns.iter().all(|c| c.len() == rows));
+                rows
+            }
+        };
         if rows == 0 {
             return;
         }
-        let mut mean = vec![0.0; n];
-        let mut min = vec![f64::INFINITY; n];
-        let mut max = vec![f64::NEG_INFINITY; n];
-        let mut centred = Mat::<f64>::zeros(rows, n);
+        let mut block = CoMoments::new(n);
+        block.count = rows as f64;
+        match &batch {
+            Batch::Rows(m) => block.ranges_and_means(0..n, rows, |i| m.row(i).as_slice()),
+            Batch::Columns(columns) => block.ranges_and_means_by_columns(columns),
+        }
+        // Σ = Σ_chunks Cᵀ·C over chunks of centred rows, held in a reused
+        // workspace of CENTRING_CHUNK_ELEMENTS (a whole centred copy of a large
+        // batch would cost as much in page faults as the product itself).
+        let chunk_rows = (CENTRING_CHUNK_ELEMENTS / n).max(1);
+        let mut workspace = std::mem::take(&mut self.workspace);
+        workspace.resize(chunk_rows.min(rows) * n, 0.0);
+        for start in (0..rows).step_by(chunk_rows) {
+            let len = chunk_rows.min(rows - start);
+            let chunk = &mut workspace[..len * n];
+            // `centred` views the chunk as N × len either way.
+            let centred = match &batch {
+                Batch::Rows(m) => {
+                    // Row i of the batch becomes column i: contiguous copies.
+                    for (i, out) in chunk.chunks_exact_mut(n).enumerate() {
+                        let row = m.row(start + i).as_slice();
+                        for ((c, &v), &mean) in out.iter_mut().zip(row).zip(&block.mean) {
+                            *c = v - mean;
+                        }
+                    }
+                    MatRef::from_column_major_slice(chunk, n, len)
+                }
+                Batch::Columns(columns) => {
+                    for ((out, column), &mean) in
+                        chunk.chunks_exact_mut(len).zip(columns).zip(&block.mean)
+                    {
+                        for (c, &v) in out.iter_mut().zip(&column[start..start + len]) {
+                            *c = v - mean;
+                        }
+                    }
+                    MatRef::from_row_major_slice(chunk, n, len)
+                }
+            };
+            // Σ is symmetric: only its lower triangle is computed (half the
+            // flops) and mirrored below.
+            triangular::matmul(
+                block.comoment.as_mut(),
+                BlockStructure::TriangularLower,
+                Accum::Add,
+                centred,
+                BlockStructure::Rectangular,
+                centred.transpose(),
+                BlockStructure::Rectangular,
+                1.0,
+                par,
+            );
+        }
+        self.workspace = workspace;
         for j in 0..n {
-            let column = batch.col(j);
-            // Two-pass mean: the correction term removes most of the
-            // round-off of the plain sum when the offset dwarfs the spread.
-            let rough = column.iter().sum::<f64>() / rows as f64;
-            mean[j] = rough + column.iter().map(|&v| v - rough).sum::<f64>() / rows as f64;
-            for (i, &v) in column.iter().enumerate() {
-                centred[(i, j)] = v - mean[j];
+            for i in 0..j {
+                block.comoment[(i, j)] = block.comoment[(j, i)];
+            }
+        }
+        self.merge(&block);
+    }
+
+    /// Sets mean, min and max from columns, eight at a time so that the sums
+    /// run as independent chains (as they do by rows).
+    fn ranges_and_means_by_columns(&mut self, columns: &[&[f64]]) {
+        const GROUP: usize = 8;
+        let rows = columns.first().map_or(0, |c| c.len());
+        for (g, group) in columns.chunks(GROUP).enumerate() {
+            let first = g * GROUP;
+            self.ranges_and_means(first..first + group.len(), rows, |i| {
+                let mut row = [0.0; GROUP];
+                for (v, column) in row.iter_mut().zip(group) {
+                    *v = column[i];
+                }
+                row
+            });
+        }
+    }
+
+    /// Sets mean, min and max of the features in `features` from their values
+    /// row by row (`row(i)` yields at least `features.len()` values). The mean
+    /// is two-pass: the correction removes most of the round-off of the plain
+    /// sum when the offset dwarfs the spread. Every layout sums in row order,
+    /// so the means do not depend on it.
+    fn ranges_and_means<R: AsRef<[f64]>>(
+        &mut self,
+        features: Range<usize>,
+        rows: usize,
+        row: impl Fn(usize) -> R,
+    ) {
+        let min = &mut self.min[features.clone()];
+        let max = &mut self.max[features.clone()];
+        let mut rough = vec![0.0; features.len()];
+        for i in 0..rows {
+            for (j, &v) in row(i).as_ref().iter().take(features.len()).enumerate() {
+                rough[j] += v;
                 min[j] = min[j].min(v);
                 max[j] = max[j].max(v);
             }
         }
-        let mut comoment = Mat::<f64>::zeros(n, n);
-        matmul(
-            comoment.as_mut(),
-            Accum::Replace,
-            centred.transpose(),
-            centred.as_ref(),
-            1.0,
-            par,
-        );
-        self.merge(&CoMoments {
-            count: rows as f64,
-            mean,
-            comoment,
-            min,
-            max,
-        });
+        rough.iter_mut().for_each(|s| *s /= rows as f64);
+        let mut correction = vec![0.0; features.len()];
+        for i in 0..rows {
+            for ((s, &v), &r) in correction.iter_mut().zip(row(i).as_ref()).zip(&rough) {
+                *s += v - r;
+            }
+        }
+        for ((mean, r), c) in self.mean[features].iter_mut().zip(rough).zip(correction) {
+            *mean = r + c / rows as f64;
+        }
     }
 
     /// Chan's update: merges another set of co-moments into this one.
@@ -90,7 +222,9 @@ impl CoMoments {
             return;
         }
         if self.count == 0.0 {
+            let workspace = std::mem::take(&mut self.workspace);
             *self = other.clone();
+            self.workspace = workspace;
             return;
         }
         let n = self.features();
@@ -245,6 +379,52 @@ mod tests {
         // The constant feature gets weight zero, the diagonal is zero.
         assert!(whole.is_constant(2));
         assert!((0..4).all(|j| w1[(2, j)] == 0.0 && w1[(j, 2)] == 0.0 && w1[(j, j)] == 0.0));
+    }
+
+    #[test]
+    fn every_layout_gives_the_same_moments() {
+        // More rows than one centring chunk holds, so chunks are summed too.
+        let (rows, n) = (CENTRING_CHUNK_ELEMENTS / 3 + 17, 3);
+        let x = Mat::from_fn(rows, n, |i, j| {
+            let t = i as f64;
+            [
+                (t * 0.001).sin() + 1e4,
+                (t * 0.0013).cos() * t,
+                (t * 0.7).sin(),
+            ][j]
+        });
+        let row_major: Vec<f64> = (0..rows)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .map(|(i, j)| x[(i, j)])
+            .collect();
+        let upside_down = Mat::from_fn(rows, n, |i, j| x[(rows - 1 - i, j)]);
+        let layouts = [
+            x.as_ref(),
+            MatRef::from_row_major_slice(&row_major, rows, n),
+            // Row stride -1: neither row- nor column-major.
+            upside_down.as_ref().reverse_rows(),
+        ];
+        let moments: Vec<CoMoments> = layouts
+            .iter()
+            .map(|&m| {
+                let mut c = CoMoments::new(n);
+                c.update(m, Par::Seq);
+                c
+            })
+            .collect();
+        for c in &moments[1..] {
+            assert_eq!(c.mean, moments[0].mean);
+            assert_eq!((&c.min, &c.max), (&moments[0].min, &moments[0].max));
+            for (i, j) in (0..n).flat_map(|i| (0..n).map(move |j| (i, j))) {
+                let (a, b) = (c.comoment[(i, j)], moments[0].comoment[(i, j)]);
+                assert!(
+                    (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                    "{i},{j}: {a} vs {b}"
+                );
+            }
+        }
+        let mean_of_0 = x.col(0).iter().sum::<f64>() / rows as f64;
+        assert!((moments[0].mean[0] - mean_of_0).abs() < 1e-9);
     }
 
     #[test]

@@ -90,7 +90,7 @@ impl RowSummary {
         let stats = self
             .comoments
             .get_or_insert_with(|| CoMoments::new(block.width()));
-        block.with_matrix(|m| stats.update(m, faer::Par::rayon(0)));
+        block.add_to(stats, faer::Par::rayon(0));
         self.rows += block.rows() as u64;
         Ok(())
     }

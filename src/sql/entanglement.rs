@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use datafusion::logical_expr::{AggregateUDF, Documentation};
 
 use super::summary_accumulator::{Output, SummaryAggregate};
-use super::{DOC_SECTION, OPTIONS_ARGUMENT};
+use super::{DOC_SECTION, FEATURES_ARGUMENT, OPTIONS_ARGUMENT};
 
 /// The `entanglement` aggregate.
 pub fn entanglement_udaf() -> AggregateUDF {
@@ -28,10 +28,7 @@ fn documentation() -> &'static Documentation {
             "```sql\n> SELECT entanglement(pixels, bright_blob, 'shape=16x16') \
              FROM 'sample_data/images_2d.parquet';\n```",
         )
-        .with_argument(
-            "features",
-            "The features of a row as one list: an array column or make_array(f1, f2, ...).",
-        )
+        .with_argument("features", FEATURES_ARGUMENT)
         .with_argument(
             "label",
             "Label column (integer, boolean or string; at most 64 values): two values weigh \

@@ -4,8 +4,8 @@ use std::sync::LazyLock;
 
 use datafusion::logical_expr::{AggregateUDF, Documentation};
 
-use super::DOC_SECTION;
 use super::summary_accumulator::{Output, SummaryAggregate};
+use super::{DOC_SECTION, FEATURES_ARGUMENT};
 
 /// The `feature_order` aggregate.
 pub fn feature_order_udaf() -> AggregateUDF {
@@ -27,10 +27,7 @@ fn documentation() -> &'static Documentation {
             "```sql\n> SELECT feature_order(pixels, 'shape=16x16') \
              FROM 'sample_data/images_2d_shuffled.parquet';\n```",
         )
-        .with_argument(
-            "features",
-            "The features of a row as one list: an array column or make_array(f1, f2, ...).",
-        )
+        .with_argument("features", FEATURES_ARGUMENT)
         .with_argument(
             "options",
             "Optional string literal: shape (e.g. 8x8), levels whose cut is minimised \

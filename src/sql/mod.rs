@@ -46,6 +46,11 @@ const DOC_SECTION: DocSection = DocSection {
 };
 
 /// How the options argument is documented.
+const FEATURES_ARGUMENT: &str = "The features of a row: an array column, make_array(f1, f2, ...), \
+     or a struct of numeric columns, struct(f1, f2, ...) or named_struct('f1', f1, ...), which \
+     shares the columns' buffers where make_array copies them (the fast form for wide tables; \
+     errors name a struct's fields).";
+
 const OPTIONS_ARGUMENT: &str = "Optional string literal of comma-separated key=value pairs: \
      shape (e.g. 8x8; default 1D), levels (1..3 or 2; default all but the singleton level), \
      theta (feature map, default 0.085), max_samples (default 1000), seed (default 0), \

@@ -10,12 +10,12 @@
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{Array, AsArray, Int32Array};
-use arrow::datatypes::{DataType, Int32Type};
+use arrow::datatypes::Int32Type;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::execution::context::{SessionContext, SessionState};
-use datafusion::functions_nested::expr_fn::make_array;
-use datafusion::logical_expr::{Documentation, Expr, cast, col, lit};
+use datafusion::functions::core::expr_fn::named_struct;
+use datafusion::logical_expr::{Documentation, Expr, col, lit};
 use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
 
 use super::DOC_SECTION;
@@ -135,9 +135,11 @@ async fn rearranged_view(
         resolve_features(&schema, &selection, options.label.as_deref()).map_err(plan_error)?;
     let features_expr = match &features {
         ResolvedFeatures::Array(_, name) => col(quoted(name)),
-        ResolvedFeatures::Wide(cols) => make_array(
+        // A struct shares the columns' buffers (make_array would copy them)
+        // and keeps their names for errors.
+        ResolvedFeatures::Wide(cols) => named_struct(
             cols.iter()
-                .map(|(_, name)| cast(col(quoted(name)), DataType::Float64))
+                .flat_map(|(_, name)| [lit(name.as_str()), col(quoted(name))])
                 .collect(),
         ),
     };

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, ListArray, RecordBatch,
-    StructArray,
+    Array, ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, ListArray, StructArray,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::compute::filter;
@@ -22,7 +21,8 @@ use datafusion::logical_expr::{
 use crate::analysis::Analysis;
 use crate::arrange::arrange;
 use crate::io::{
-    FeatureBlock, ResolvedFeatures, batch_labels, is_numeric_list, rows_without_nulls,
+    FeatureBlock, batch_labels, feature_columns, is_numeric_list, is_numeric_struct,
+    rows_without_nulls,
 };
 use crate::profile::{Profile, surrogate_profile};
 use crate::sql::options::{OptionKeys, SqlOptions, error_message};
@@ -103,9 +103,9 @@ fn check_argument_types(
             types.len()
         )));
     }
-    if !is_numeric_list(&types[0]) {
+    if !is_numeric_list(&types[0]) && !is_numeric_struct(&types[0]) {
         return Err(DataFusionError::Plan(format!(
-            "{function}: argument 1 (features) must be a list of numbers such as make_array(f1, f2, ...) or an array column, got {}",
+            "{function}: argument 1 (features) must be a list of numbers such as make_array(f1, f2, ...) or an array column, or a struct of numbers such as struct(f1, f2, ...), got {}",
             types[0]
         )));
     }
@@ -280,10 +280,8 @@ impl SummaryAccumulator {
         let mut features = values[0].clone();
         let mut labels = self.label.as_ref().map(|_| values[1].clone());
         if self.options.skip_null_rows {
-            let batch = RecordBatch::try_from_iter([("features", features.clone())])
-                .map_err(|e| crate::Error::column(&self.features, e.to_string()))?;
-            let keep =
-                rows_without_nulls(&batch, &ResolvedFeatures::Array(0, self.features.clone()));
+            let (batch, resolved) = feature_columns(&features, &self.features)?;
+            let keep = rows_without_nulls(&batch, &resolved);
             if keep.true_count() < features.len() {
                 let drop_rows = |a: &ArrayRef| {
                     filter(a, &keep)

@@ -4,8 +4,8 @@ use std::sync::LazyLock;
 
 use datafusion::logical_expr::{AggregateUDF, Documentation};
 
-use super::DOC_SECTION;
 use super::summary_accumulator::{Output, SummaryAggregate};
+use super::{DOC_SECTION, FEATURES_ARGUMENT};
 
 /// The `surrogate_entanglement` aggregate.
 pub fn surrogate_entanglement_udaf() -> AggregateUDF {
@@ -23,12 +23,9 @@ fn documentation() -> &'static Documentation {
             "surrogate_entanglement(features [, options])",
         )
         .with_sql_example(
-            "```sql\n> SELECT surrogate_entanglement(make_array(s0, s1, s2, s3)) FROM t;\n```",
+            "```sql\n> SELECT surrogate_entanglement(struct(s0, s1, s2, s3)) FROM t;\n```",
         )
-        .with_argument(
-            "features",
-            "The features of a row as one list: an array column or make_array(f1, f2, ...).",
-        )
+        .with_argument("features", FEATURES_ARGUMENT)
         .with_argument(
             "options",
             "Optional string literal: shape (e.g. 8x8), levels (1..3 or 2), skip_null_rows.",
