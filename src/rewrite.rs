@@ -22,9 +22,12 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::io::{ResolvedFeatures, Source};
@@ -328,11 +331,11 @@ pub fn write_rearranged(
         None
     };
     let mut sink = if csv_out {
-        Sink::Csv(
+        Sink::Csv(Box::new(
             arrow::csv::WriterBuilder::new()
                 .with_header(true)
                 .build(out.file()?),
-        )
+        ))
     } else {
         let props = match &parquet_input {
             Some((_, metadata)) => writer_properties(metadata, &order_json),
@@ -343,14 +346,10 @@ pub fn write_rearranged(
                 )]))
                 .build(),
         };
-        Sink::Parquet(
-            ArrowWriter::try_new(
-                out.file()?,
-                rearrangement.output_schema.clone(),
-                Some(props),
-            )
-            .map_err(|e| write_error(&e))?,
-        )
+        Sink::Parquet(Box::new(
+            ColumnParallelWriter::new(out.file()?, rearrangement.output_schema.clone(), props)
+                .map_err(|e| write_error(&e))?,
+        ))
     };
     let mut rows = 0u64;
     let total = source.rows();
@@ -398,8 +397,8 @@ pub fn write_rearranged(
 
 /// Where rearranged batches go.
 enum Sink {
-    Csv(arrow::csv::Writer<File>),
-    Parquet(ArrowWriter<File>),
+    Csv(Box<arrow::csv::Writer<File>>),
+    Parquet(Box<ColumnParallelWriter>),
 }
 
 impl Sink {
@@ -413,15 +412,95 @@ impl Sink {
     fn end_row_group(&mut self) -> std::result::Result<(), String> {
         match self {
             Sink::Csv(_) => Ok(()),
-            Sink::Parquet(w) => w.flush().map_err(|e| e.to_string()),
+            Sink::Parquet(w) => w.end_row_group().map_err(|e| e.to_string()),
         }
     }
 
     fn finish(self) -> std::result::Result<(), String> {
         match self {
             Sink::Csv(_) => Ok(()),
-            Sink::Parquet(w) => w.close().map(|_| ()).map_err(|e| e.to_string()),
+            Sink::Parquet(w) => w.finish().map_err(|e| e.to_string()),
         }
+    }
+}
+
+/// A Parquet writer that encodes the columns of a row group in parallel (on
+/// rayon's pool): encoding, dictionaries and compression are per column, so
+/// wide tables use every core. The file is what `ArrowWriter` writes (the
+/// same properties and embedded Arrow schema); row groups end on request or
+/// at the properties' row limit.
+struct ColumnParallelWriter {
+    file: SerializedFileWriter<File>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    /// The open row group's column writers, one per leaf column.
+    group: Option<Vec<ArrowColumnWriter>>,
+    group_rows: usize,
+    groups_written: usize,
+    max_group_rows: usize,
+}
+
+impl ColumnParallelWriter {
+    fn new(
+        file: File,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> parquet::errors::Result<Self> {
+        let max_group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX);
+        let (file, factory) =
+            ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
+        Ok(ColumnParallelWriter {
+            file,
+            factory,
+            schema,
+            group: None,
+            group_rows: 0,
+            groups_written: 0,
+            max_group_rows,
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> parquet::errors::Result<()> {
+        let writers = match &mut self.group {
+            Some(writers) => writers,
+            group => group.insert(self.factory.create_column_writers(self.groups_written)?),
+        };
+        let mut leaves = Vec::with_capacity(writers.len());
+        for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
+            leaves.extend(compute_leaves(field, column)?);
+        }
+        writers
+            .par_iter_mut()
+            .zip(leaves.par_iter())
+            .try_for_each(|(writer, leaf)| writer.write(leaf))?;
+        self.group_rows += batch.num_rows();
+        if self.group_rows >= self.max_group_rows {
+            self.end_row_group()?;
+        }
+        Ok(())
+    }
+
+    fn end_row_group(&mut self) -> parquet::errors::Result<()> {
+        let Some(writers) = self.group.take() else {
+            return Ok(());
+        };
+        let chunks = writers
+            .into_par_iter()
+            .map(ArrowColumnWriter::close)
+            .collect::<parquet::errors::Result<Vec<_>>>()?;
+        let mut row_group = self.file.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+        self.groups_written += 1;
+        self.group_rows = 0;
+        Ok(())
+    }
+
+    fn finish(mut self) -> parquet::errors::Result<()> {
+        self.end_row_group()?;
+        self.file.close().map(|_| ())
     }
 }
 
