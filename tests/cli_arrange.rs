@@ -612,8 +612,16 @@ fn plots_are_written_as_svg_and_png() {
     assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n");
 }
 
+/// An order file for `apply`.
+fn write_order(dir: &Path, order: &[usize], features: &[&str]) -> std::path::PathBuf {
+    let path = dir.join("order.json");
+    let json = serde_json::json!({ "order": order, "features": features });
+    std::fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
 #[test]
-fn csv_in_csv_out_keeps_every_value() {
+fn csv_input_keeps_every_value_as_csv_and_parquet() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.csv");
     let mut text = String::from("id,a,b,c,d,tag\n");
@@ -660,5 +668,47 @@ fn csv_in_csv_out_keeps_every_value() {
                 assert_eq!(a[1 + j], b[1 + order[j]], "header");
             }
         }
+    }
+    // The same input written as Parquet: one row group, every value kept.
+    let parquet_out = dir.path().join("out.parquet");
+    let order_file = write_order(dir.path(), &order, &["a", "b", "c", "d"]);
+    entangle_ok(&[
+        "apply",
+        path_str(&input),
+        "--order",
+        path_str(&order_file),
+        "-o",
+        path_str(&parquet_out),
+    ]);
+    let (batch, groups, kv, _) = read_back(&parquet_out);
+    assert_eq!((batch.num_rows(), groups), (40, 1));
+    assert_eq!(order_meta(&kv), order);
+    let schema = batch.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let features = ["a", "b", "c", "d"];
+    let expected_names: Vec<&str> = std::iter::once("id")
+        .chain(order.iter().map(|&k| features[k]))
+        .chain(std::iter::once("tag"))
+        .collect();
+    assert_eq!(names, expected_names);
+    for (r, row) in before[1..].iter().enumerate() {
+        for j in 0..4 {
+            let column = batch
+                .column(1 + j)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap();
+            assert_eq!(
+                column.value(r),
+                row[1 + order[j]].parse::<f64>().unwrap(),
+                "row {r}"
+            );
+        }
+        let tags = batch
+            .column(5)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(tags.value(r), row[5]);
     }
 }
