@@ -405,6 +405,62 @@ impl<'w> KWaySplit<'w> {
         self.group_of.swap(x, y);
     }
 
+    /// The swap of unlocked members x < y in different groups with the largest
+    /// gain (ties to the smallest (x, y)). gain(x, y) = d_x + d_y − 2·w(x, y)
+    /// with d the gain of moving one member alone and w ≥ 0, so with each
+    /// group's members sorted by d the scan stops once d_x + d_y cannot reach
+    /// the best gain found: near O(n log n) per call instead of O(n²).
+    fn best_unlocked_swap(&self, locked: &[bool]) -> Option<(f64, usize, usize)> {
+        let (n, k) = (self.ids.len(), self.k);
+        // Round-off allowance between d_x + d_y and the gain's own sum.
+        let slack = 1e-9
+            * self
+                .conn
+                .iter()
+                .fold(0.0f64, |m, c| m.max(c.abs()))
+                .max(1.0);
+        let mut best: Option<(f64, usize, usize)> = None;
+        let better = |gain: f64, pair: (usize, usize), best: &Option<(f64, usize, usize)>| {
+            best.is_none_or(|(g, x, y)| gain > g || (gain == g && pair < (x, y)))
+        };
+        for a in 0..k {
+            for b in a + 1..k {
+                // d of moving each unlocked member of a to b, and of b to a.
+                let moving = |from: usize, to: usize| {
+                    let mut d: Vec<(f64, usize)> = (0..n)
+                        .filter(|&x| !locked[x] && self.group_of[x] == from)
+                        .map(|x| (self.conn[x * k + to] - self.conn[x * k + from], x))
+                        .collect();
+                    d.sort_by(|p, q| q.0.total_cmp(&p.0).then(p.1.cmp(&q.1)));
+                    d
+                };
+                let (from_a, from_b) = (moving(a, b), moving(b, a));
+                let Some(&(top_b, _)) = from_b.first() else {
+                    continue;
+                };
+                for &(dx, x) in &from_a {
+                    let reachable = |best: &Option<(f64, usize, usize)>, bound: f64| {
+                        best.is_none_or(|(g, _, _)| bound + slack >= g)
+                    };
+                    if !reachable(&best, dx + top_b) {
+                        break;
+                    }
+                    for &(dy, y) in &from_b {
+                        if !reachable(&best, dx + dy) {
+                            break;
+                        }
+                        let pair = (x.min(y), x.max(y));
+                        let gain = self.gain(pair.0, pair.1);
+                        if better(gain, pair, &best) {
+                            best = Some((gain, pair.0, pair.1));
+                        }
+                    }
+                }
+            }
+        }
+        best
+    }
+
     /// Kernighan–Lin passes: take the best swap even when it loses, lock the
     /// pair, and keep the best prefix of the sequence, which climbs out of the
     /// local minima the greedy passes stop in.
@@ -415,18 +471,9 @@ impl<'w> KWaySplit<'w> {
             let (mut total, mut best_total, mut best_len) = (0.0, 1e-12, 0);
             let mut moves = Vec::new();
             for _ in 0..KL_MOVES.min(n / 2) {
-                let mut best: Option<(f64, usize, usize)> = None;
-                for x in (0..n).filter(|&x| !locked[x]) {
-                    for y in
-                        (x + 1..n).filter(|&y| !locked[y] && self.group_of[y] != self.group_of[x])
-                    {
-                        let gain = self.gain(x, y);
-                        if best.is_none_or(|b| gain > b.0) {
-                            best = Some((gain, x, y));
-                        }
-                    }
-                }
-                let Some((gain, x, y)) = best else { break };
+                let Some((gain, x, y)) = self.best_unlocked_swap(&locked) else {
+                    break;
+                };
                 self.swap(x, y);
                 locked[x] = true;
                 locked[y] = true;
@@ -854,6 +901,47 @@ mod tests {
         let mut stats = CoMoments::new(n);
         stats.update(shuffled.as_ref(), Par::Seq);
         stats.correlation_weights()
+    }
+
+    #[test]
+    fn pruned_best_swap_equals_the_exhaustive_one() {
+        for (n, k, seed) in [(24, 2, 1), (40, 4, 2), (33, 3, 3)] {
+            let random = random_weights(n, seed);
+            // Coarse weights too, so that equal gains occur and ties must
+            // break as the exhaustive scan breaks them.
+            let coarse = Mat::from_fn(n, n, |i, j| (random[(i, j)] * 4.0).round());
+            for w in [random, coarse] {
+                let groups: Vec<Vec<usize>> = (0..k)
+                    .map(|g| {
+                        (0..n)
+                            .filter(|x| (x * 7 + seed as usize) % k == g)
+                            .collect()
+                    })
+                    .collect();
+                let split = KWaySplit::new(w.as_ref(), &groups);
+                for lock_every in [0, 3, 5] {
+                    let locked: Vec<bool> = (0..n)
+                        .map(|x| lock_every > 0 && x % lock_every == 1)
+                        .collect();
+                    let mut exhaustive: Option<(f64, usize, usize)> = None;
+                    for x in (0..n).filter(|&x| !locked[x]) {
+                        for y in (x + 1..n)
+                            .filter(|&y| !locked[y] && split.group_of[y] != split.group_of[x])
+                        {
+                            let gain = split.gain(x, y);
+                            if exhaustive.is_none_or(|b| gain > b.0) {
+                                exhaustive = Some((gain, x, y));
+                            }
+                        }
+                    }
+                    assert_eq!(
+                        split.best_unlocked_swap(&locked),
+                        exhaustive,
+                        "n {n}, k {k}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
