@@ -15,7 +15,6 @@
 use std::ops::Range;
 
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatRef, Par, Side};
 
@@ -162,11 +161,15 @@ impl<'a> PartitionSolver<'a> {
                         weighted.row_mut(a).iter_mut().for_each(|v| *v *= wa);
                     }
                 }
-                matmul(
+                // G·(W F): a triangular F halves the product.
+                triangular::matmul(
                     product.as_mut(),
+                    BlockStructure::Rectangular,
                     Accum::Replace,
                     gram.as_ref(),
+                    BlockStructure::Rectangular,
                     weighted.as_ref(),
+                    structure,
                     1.0,
                     self.par,
                 );
