@@ -124,7 +124,7 @@ fn profile(rows: usize, shape: &[usize], levels: Option<Vec<usize>>) -> f64 {
             sample: &sample,
             labels: None,
             scheme: &LabelScheme::Unlabeled,
-            correlation: correlation.as_ref(),
+            surrogate: &correlation.as_ref(),
             warnings: Vec::new(),
         },
         &options,

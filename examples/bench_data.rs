@@ -1,7 +1,8 @@
 //! Writes a synthetic smooth-field dataset as Parquet, for timing the CLI:
-//! `cargo run --release --example bench_data -- OUT.parquet ROWS SHAPE [SEED]`
+//! `cargo run --release --example bench_data -- OUT.parquet ROWS SHAPE [SEED] [shuffled]`
 //! (SHAPE like 256 or 16,16). Wide layout: columns f0000, f0001, … in
-//! row-major grid order, plus a binary label `label`.
+//! row-major grid order, in row groups of 2^18 rows (with `shuffled`, column j holds a seeded random grid
+//! position instead: a scrambled signal to arrange), plus a binary label `label`.
 
 use std::fs::File;
 use std::sync::Arc;
@@ -11,6 +12,9 @@ use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 
 use entangle::synthetic::smooth_field;
+
+/// Rows per row group of the file written.
+const ROW_GROUP_ROWS: usize = 1 << 18;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,26 +30,42 @@ fn main() {
     let seed: u64 = args
         .get(3)
         .map_or(0, |s| s.parse().expect("SEED is a number"));
-    let sample = smooth_field(rows, &shape, 0.7, seed);
-    let n = sample.features;
-    let x = sample.as_ref();
+    let n: usize = shape.iter().product();
+    let mut position: Vec<usize> = (0..n).collect();
+    if args.get(4).map(String::as_str) == Some("shuffled") {
+        use rand::SeedableRng;
+        use rand::seq::SliceRandom;
+        position.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+    }
     let mut fields: Vec<Field> = (0..n)
         .map(|j| Field::new(format!("f{j:04}"), DataType::Float64, false))
         .collect();
-    let mut columns: Vec<ArrayRef> = (0..n)
-        .map(|j| Arc::new(Float64Array::from_iter_values(x.col(j).iter().copied())) as ArrayRef)
-        .collect();
     fields.push(Field::new("label", DataType::Int32, false));
-    columns.push(Arc::new(Int32Array::from_iter_values(
-        (0..rows).map(|r| i32::from(x[(r, 0)] > 0.0)),
-    )));
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("batch");
+    let schema = Arc::new(Schema::new(fields));
     let mut writer = ArrowWriter::try_new(
         File::create(&args[0]).expect("create OUT"),
-        batch.schema(),
+        schema.clone(),
         None,
     )
     .expect("writer");
-    writer.write(&batch).expect("write");
+    // Large files are generated and written one row group at a time.
+    for (chunk, start) in (0..rows).step_by(ROW_GROUP_ROWS).enumerate() {
+        let len = ROW_GROUP_ROWS.min(rows - start);
+        let sample = smooth_field(len, &shape, 0.7, seed + chunk as u64);
+        let x = sample.as_ref();
+        let mut columns: Vec<ArrayRef> = (0..n)
+            .map(|j| {
+                Arc::new(Float64Array::from_iter_values(
+                    x.col(position[j]).iter().copied(),
+                )) as ArrayRef
+            })
+            .collect();
+        columns.push(Arc::new(Int32Array::from_iter_values(
+            (0..len).map(|r| i32::from(x[(r, 0)] > 0.0)),
+        )));
+        let batch = RecordBatch::try_new(schema.clone(), columns).expect("batch");
+        writer.write(&batch).expect("write");
+        writer.flush().expect("flush");
+    }
     writer.close().expect("close");
 }

@@ -1,15 +1,29 @@
 //! From a row summary to profiles: the sample matrix in processing order, the
-//! label scheme and the |correlation| weights of all rows, computed once and
-//! used for any number of feature orders (before and after an arrangement).
+//! label scheme and the |correlation| weights of all rows (dense, or the
+//! standardized columns for blockwise sparse weights), computed once and used
+//! for any number of feature orders (before and after an arrangement).
 
 use std::borrow::Cow;
 
 use faer::Mat;
 
+use crate::arrange::arrange;
 use crate::error::{Error, Result};
 use crate::labels::{LabelKey, LabelScheme};
+use crate::neighbours::{OrderedColumns, Standardized, strongest_neighbours};
 use crate::profile::{Profile, ProfileInput, ProfileOptions, SampleMatrix, compute_profile};
+use crate::sparse_arrange::{DENSE_BELOW, arrange_sparse};
+use crate::stats::SurrogateCuts;
 use crate::summary::RowSummary;
+use crate::tree::CanonicalTree;
+
+/// The surrogate weights of all rows.
+pub enum SurrogateWeights {
+    /// |Pearson| weights, N × N, input feature order.
+    Dense(Mat<f64>),
+    /// Standardized columns: weights computed blockwise when needed.
+    Sparse(Standardized),
+}
 
 /// The inputs of a profile, ready for any feature order.
 pub struct Analysis {
@@ -17,8 +31,7 @@ pub struct Analysis {
     pub sample: SampleMatrix,
     pub labels: Vec<Option<LabelKey>>,
     pub scheme: LabelScheme,
-    /// |Pearson| weights over all rows, input feature order.
-    pub correlation: Mat<f64>,
+    pub weights: SurrogateWeights,
     pub label_column: Option<String>,
     pub warnings: Vec<String>,
 }
@@ -34,27 +47,67 @@ impl Analysis {
         if rows < 2 {
             return Err(Error::Data(format!("need at least 2 rows, found {rows}")));
         }
-        let comoments = summary.comoments().expect("rows were added");
-        if comoments.features() < 2 {
+        let features = summary.features().expect("rows were added");
+        if features < 2 {
             return Err(Error::Data(format!(
-                "need at least 2 features, found {}",
-                comoments.features()
+                "need at least 2 features, found {features}"
             )));
         }
+        let weights = match (summary.comoments(), summary.columns()) {
+            (Some(stats), _) => SurrogateWeights::Dense(stats.correlation_weights()),
+            (None, Some(columns)) => SurrogateWeights::Sparse(columns.standardize()),
+            (None, None) => unreachable!("rows were added"),
+        };
         let (sample, labels) = summary.sample_matrix();
         Ok(Analysis {
             rows,
             sample,
             labels,
             scheme: LabelScheme::from_labels(summary.labels()),
-            correlation: comoments.correlation_weights(),
+            weights,
             label_column: label_column.map(str::to_string),
             warnings,
         })
     }
 
     pub fn features(&self) -> usize {
-        self.correlation.nrows()
+        self.sample.features
+    }
+
+    /// The weights as a source of surrogate cuts, for the features in the
+    /// given order (`None`: input order).
+    pub fn surrogate<'a>(&'a self, order: Option<&'a [usize]>) -> Box<dyn SurrogateCuts + 'a> {
+        match (&self.weights, order) {
+            (SurrogateWeights::Dense(w), None) => Box::new(w.as_ref()),
+            (SurrogateWeights::Dense(w), Some(order)) => {
+                let n = order.len();
+                Box::new(PermutedWeights(Mat::from_fn(n, n, |i, j| {
+                    w[(order[i], order[j])]
+                })))
+            }
+            (SurrogateWeights::Sparse(columns), order) => {
+                Box::new(OrderedColumns { columns, order })
+            }
+        }
+    }
+
+    /// The arrangement (`order[g]` = input feature at grid position g): the
+    /// dense partitioner, or for sparse weights the partitioner on each
+    /// feature's `neighbours` strongest correlations.
+    pub fn arrange(
+        &self,
+        tree: &CanonicalTree,
+        levels: &[usize],
+        seed: u64,
+        neighbours: usize,
+    ) -> Vec<usize> {
+        match &self.weights {
+            SurrogateWeights::Dense(w) => arrange(w.as_ref(), tree, levels, seed),
+            SurrogateWeights::Sparse(columns) => {
+                let graph = strongest_neighbours(columns, neighbours);
+                arrange_sparse(&graph, tree, levels, seed, DENSE_BELOW)
+            }
+        }
     }
 
     /// The profile of the features in the given order (`order[g]` = input
@@ -67,25 +120,21 @@ impl Analysis {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Profile> {
         let n = self.features();
-        let (sample, correlation) = match order {
-            None => (
-                Cow::Borrowed(&self.sample),
-                Cow::Borrowed(&self.correlation),
-            ),
+        let sample = match order {
+            None => Cow::Borrowed(&self.sample),
             Some(order) => {
                 let x = self.sample.as_ref();
                 let values = (0..self.sample.rows)
                     .flat_map(|r| order.iter().map(move |&j| x[(r, j)]))
                     .collect();
-                let sample = SampleMatrix {
+                Cow::Owned(SampleMatrix {
                     rows: self.sample.rows,
                     features: n,
                     values,
-                };
-                let correlation = Mat::from_fn(n, n, |i, j| self.correlation[(order[i], order[j])]);
-                (Cow::Owned(sample), Cow::Owned(correlation))
+                })
             }
         };
+        let surrogate = self.surrogate(order);
         compute_profile(
             ProfileInput {
                 rows: self.rows,
@@ -95,11 +144,20 @@ impl Analysis {
                     .as_deref()
                     .map(|c| (c, self.labels.as_slice())),
                 scheme: &self.scheme,
-                correlation: correlation.as_ref().as_ref(),
+                surrogate: surrogate.as_ref(),
                 warnings: self.warnings.clone(),
             },
             options,
             progress,
         )
+    }
+}
+
+/// Dense weights permuted into an order.
+struct PermutedWeights(Mat<f64>);
+
+impl SurrogateCuts for PermutedWeights {
+    fn cuts(&self, tree: &CanonicalTree, partitions: &[crate::tree::Partition]) -> Vec<f64> {
+        self.0.as_ref().cuts(tree, partitions)
     }
 }

@@ -50,21 +50,28 @@ pub fn arrange(
     let n = tree.len();
     assert_eq!((weights.nrows(), weights.ncols()), (n, n));
     let w = rounded_weights(weights);
+    grid_order(tree, &arrange_leaves(w.as_ref(), tree, levels, seed))
+}
+
+/// The dense arrangement as a leaf assignment: `leaf_feature[p]` = the feature
+/// placed at leaf position p (depth-first order). `w` is already rounded.
+pub(crate) fn arrange_leaves(
+    w: MatRef<'_, f64>,
+    tree: &CanonicalTree,
+    levels: &[usize],
+    seed: u64,
+) -> Vec<usize> {
+    let n = tree.len();
     let mut leaf_feature = vec![usize::MAX; n];
-    split_top_down(
-        w.as_ref(),
-        tree,
-        0,
-        (0..n).collect(),
-        seed,
-        &mut leaf_feature,
-    );
-    refine_globally(w.as_ref(), tree, levels, seed, &mut leaf_feature);
-    grid_order(tree, &leaf_feature)
+    split_top_down(w, tree, 0, (0..n).collect(), seed, &mut leaf_feature);
+    if !levels.is_empty() {
+        refine_globally(w, tree, levels, seed, &mut leaf_feature);
+    }
+    leaf_feature
 }
 
 /// The order (`order[g]` = feature at grid position g) of a leaf assignment.
-fn grid_order(tree: &CanonicalTree, leaf_feature: &[usize]) -> Vec<usize> {
+pub(crate) fn grid_order(tree: &CanonicalTree, leaf_feature: &[usize]) -> Vec<usize> {
     let mut order = vec![0; leaf_feature.len()];
     for (position, &feature) in leaf_feature.iter().enumerate() {
         order[tree.leaf_order()[position]] = feature;

@@ -22,6 +22,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
 use crate::labels::{LabelKey, OrderedF64};
+use crate::neighbours::{FeatureColumns, Weighting};
 use crate::sample::value_hash;
 use crate::stats::CoMoments;
 use crate::summary::RowSummary;
@@ -50,6 +51,8 @@ pub struct ScanOptions {
     pub seed: u64,
     /// Drop rows with a null feature value instead of failing.
     pub skip_null_rows: bool,
+    /// Dense co-moments or sparse (blockwise) weights.
+    pub weighting: Weighting,
 }
 
 /// The result of one pass over the input.
@@ -88,11 +91,8 @@ pub fn constant_feature_warnings(
     summary: &RowSummary,
     name: &dyn Fn(usize) -> String,
 ) -> Vec<String> {
-    let Some(stats) = summary.comoments() else {
-        return Vec::new();
-    };
-    (0..stats.features())
-        .filter(|&j| stats.is_constant(j))
+    (0..summary.features().unwrap_or(0))
+        .filter(|&j| summary.is_constant(j))
         .map(|j| {
             format!(
                 "feature '{}' is constant; it carries no information (surrogate weight 0)",
@@ -102,8 +102,31 @@ pub fn constant_feature_warnings(
         .collect()
 }
 
-/// The input files: a file, or every .parquet/.csv file of a directory in name order.
+/// The input files: a file, every .parquet/.csv file of a directory in name
+/// order, or the files a glob pattern matches.
+/// A path that does not exist but holds `*`, `?` or `[` is a glob pattern
+/// (`data/part-*.parquet`), matching files in name order.
 pub fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
+    let text = path.to_string_lossy();
+    if !path.exists() && text.contains(['*', '?', '[']) {
+        let pattern = glob::glob(&text)
+            .map_err(|e| Error::file(path, format!("not a valid glob pattern: {e}")))?;
+        let mut files = Vec::new();
+        for entry in pattern {
+            let file = entry.map_err(|e| Error::file(path, e))?;
+            if file.is_file() && format_of(&file).is_some() {
+                files.push(file);
+            }
+        }
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::file(
+                path,
+                "the pattern matches no .parquet or .csv file",
+            ));
+        }
+        return Ok(files);
+    }
     let meta = std::fs::metadata(path).map_err(|e| Error::file(path, e))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -553,6 +576,25 @@ impl FeatureBlock {
         hashes
     }
 
+    /// Appends the block's rows to `columns` (sparse weights).
+    pub fn append_to(&self, columns: &mut FeatureColumns) {
+        match self {
+            FeatureBlock::Wide(cols) => {
+                let slices: Vec<&[f64]> = cols.iter().map(|c| c.values().as_ref()).collect();
+                columns.extend_columns(&slices);
+            }
+            FeatureBlock::Array {
+                values,
+                starts,
+                width,
+            } => {
+                for &s in starts {
+                    columns.extend_rows(&values.values()[s..s + width]);
+                }
+            }
+        }
+    }
+
     /// Adds the block's rows to `stats`, reading the values in place when the
     /// layout allows (wide columns, or list rows stored back to back).
     pub fn add_to(&self, stats: &mut CoMoments, par: Par) {
@@ -711,7 +753,8 @@ pub fn scan(
         .collect::<Result<_>>()?;
     let total_rows: Option<u64> = sources.iter().map(|s| s.rows()).sum();
     let mut feature_names: Option<Vec<String>> = None;
-    let mut summary = RowSummary::new(options.max_samples, options.seed, options.label.is_some());
+    let mut summary = RowSummary::new(options.max_samples, options.seed, options.label.is_some())
+        .with_weighting(options.weighting);
     let (mut rows, mut skipped) = (0u64, 0u64);
 
     for source in &sources {

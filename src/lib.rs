@@ -12,11 +12,13 @@ pub mod error;
 pub mod gram;
 pub mod io;
 pub mod labels;
+pub mod neighbours;
 pub mod plot;
 pub mod profile;
 pub mod progress;
 pub mod rewrite;
 pub mod sample;
+pub mod sparse_arrange;
 pub mod spectrum;
 #[cfg(feature = "datafusion")]
 pub mod sql;

@@ -3,7 +3,7 @@
 #[cfg(feature = "datafusion")]
 mod sql_command;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -11,11 +11,11 @@ use clap::{Args, Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 
 use entangle::analysis::Analysis;
-use entangle::arrange::arrange;
 use entangle::error::{Error, Result};
 use entangle::io::{
     FeatureSelection, ResolvedFeatures, ScanOptions, Source, input_files, resolve_features, scan,
 };
+use entangle::neighbours::{DEFAULT_NEIGHBOURS, Weighting};
 use entangle::plot::{plot_format, plot_profiles};
 use entangle::profile::{DEFAULT_MAX_SAMPLES, DEFAULT_THETA, Profile, ProfileOptions};
 use entangle::progress::Progress;
@@ -105,6 +105,31 @@ struct MeasureArgs {
     /// Use raw values instead of standardizing each feature.
     #[arg(long)]
     no_standardize: bool,
+    /// Surrogate weights: dense (N × N co-moments), sparse (each feature's
+    /// strongest correlations, computed in blocks; for tens of thousands of
+    /// features) or auto (sparse above 4096 features).
+    #[arg(long, value_enum, default_value = "auto")]
+    weights: WeightsArg,
+    /// Strongest correlations kept per feature with sparse weights.
+    #[arg(long, default_value_t = DEFAULT_NEIGHBOURS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    neighbours: usize,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum WeightsArg {
+    Auto,
+    Dense,
+    Sparse,
+}
+
+impl From<WeightsArg> for Weighting {
+    fn from(arg: WeightsArg) -> Self {
+        match arg {
+            WeightsArg::Auto => Weighting::Auto,
+            WeightsArg::Dense => Weighting::Dense,
+            WeightsArg::Sparse => Weighting::Sparse,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -223,6 +248,7 @@ fn analyse(
     files: &[PathBuf],
     selection: &SelectionArgs,
     options: &ProfileOptions,
+    weighting: Weighting,
 ) -> Result<Analysis> {
     let scan_options = ScanOptions {
         selection: selection.selection(),
@@ -230,6 +256,7 @@ fn analyse(
         max_samples: options.max_samples,
         seed: options.seed,
         skip_null_rows: selection.skip_null_rows,
+        weighting,
     };
     let reading = Progress::new(None, "reading", "rows");
     let scanned = scan(files, &scan_options, &|done, total| {
@@ -262,7 +289,16 @@ fn profile_command(args: ProfileArgs) -> Result<()> {
     let options = args.measure.options(args.selection.shape.as_ref())?;
     args.plot.as_deref().map(plot_format).transpose()?;
     let files = input_files(&args.input)?;
-    let profile = profile_of(&analyse(&files, &args.selection, &options)?, &options, None)?;
+    let profile = profile_of(
+        &analyse(
+            &files,
+            &args.selection,
+            &options,
+            args.measure.weights.into(),
+        )?,
+        &options,
+        None,
+    )?;
     if let Some(plot) = &args.plot {
         plot_profiles(
             plot,
@@ -397,56 +433,124 @@ struct OrderFile {
     shape: Option<Vec<usize>>,
 }
 
-/// The single input file of a rewrite.
-fn single_file(input: &std::path::Path) -> Result<PathBuf> {
+/// What a rewrite reads and writes: (input file, output file) pairs. One
+/// file goes to OUTPUT; a directory or glob of files goes to OUTPUT/<file name>
+/// each (OUTPUT a directory, created when the files are written).
+struct RewriteTargets {
+    pairs: Vec<(PathBuf, PathBuf)>,
+    /// The output directory of several files.
+    directory: Option<PathBuf>,
+}
+
+fn rewrite_targets(input: &Path, output: &Path) -> Result<RewriteTargets> {
     let files = input_files(input)?;
-    match files.as_slice() {
-        [one] if one.as_path() == input => Ok(one.clone()),
-        _ => Err(Error::file(
-            input,
-            "arrange and apply rewrite one file; a directory was given",
-        )),
+    if let [one] = files.as_slice()
+        && one.as_path() == input
+    {
+        check_distinct(one, output)?;
+        return Ok(RewriteTargets {
+            pairs: vec![(one.clone(), output.to_path_buf())],
+            directory: None,
+        });
     }
+    if output.is_file() {
+        return Err(Error::option(
+            "-o",
+            format!(
+                "{} is a file, but {} holds several files: give a directory",
+                output.display(),
+                input.display()
+            ),
+        ));
+    }
+    let mut targets: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+    for file in files {
+        let name = file.file_name().expect("a file has a name");
+        let target = output.join(name);
+        if targets.iter().any(|(_, t)| *t == target) {
+            return Err(Error::file(
+                &file,
+                format!(
+                    "another input file is also named {}",
+                    name.to_string_lossy()
+                ),
+            ));
+        }
+        check_distinct(&file, &target)?;
+        targets.push((file, target));
+    }
+    Ok(RewriteTargets {
+        pairs: targets,
+        directory: Some(output.to_path_buf()),
+    })
+}
+
+/// Rewrites every input file with `order` applied; returns the rows written.
+fn rewrite_all(
+    targets: &RewriteTargets,
+    selection: &FeatureSelection,
+    label: Option<&str>,
+    order: &[usize],
+) -> Result<u64> {
+    if let Some(dir) = targets.directory.as_ref().filter(|d| !d.is_dir()) {
+        std::fs::create_dir(dir).map_err(|e| Error::file(dir, e))?;
+    }
+    let mut rows = 0;
+    for (input, output) in &targets.pairs {
+        let source = Source::open(input)?;
+        let features = resolve_features(source.schema(), selection, label)?;
+        let writing = Progress::new(source.rows(), "writing", "rows");
+        rows += write_rearranged(&source, output, features, order, &|done, total| {
+            writing.set(done, total)
+        })?;
+        writing.finish();
+    }
+    Ok(rows)
 }
 
 fn arrange_command(args: ArrangeArgs) -> Result<()> {
     let start = Instant::now();
     let options = args.measure.options(args.selection.shape.as_ref())?;
     args.plot.as_deref().map(plot_format).transpose()?;
-    let input = single_file(&args.input)?;
-    // Cheap checks before the long work: the output is not the input, the
+    // Cheap checks before the long work: no output is an input, the
     // selection resolves (the write needs it again).
-    check_distinct(&input, &args.output)?;
-    let source = Source::open(&input)?;
+    let targets = rewrite_targets(&args.input, &args.output)?;
+    let files: Vec<PathBuf> = targets
+        .pairs
+        .iter()
+        .map(|(input, _)| input.clone())
+        .collect();
     let features = resolve_features(
-        source.schema(),
+        Source::open(&files[0])?.schema(),
         &args.selection.selection(),
         args.selection.label.as_deref(),
     )?;
     let mut phases = Phases::default();
     let analysis = phases.time("read", || {
-        analyse(std::slice::from_ref(&input), &args.selection, &options)
+        analyse(
+            &files,
+            &args.selection,
+            &options,
+            args.measure.weights.into(),
+        )
     })?;
     let n = analysis.features();
     let tree = CanonicalTree::new(Grid::for_features(n, options.shape.as_deref())?);
     let levels = options.levels_for(&tree)?;
     let before = phases.time("profiles", || profile_of(&analysis, &options, None))?;
     let order = phases.time("arrange", || {
-        arrange(analysis.correlation.as_ref(), &tree, &levels, options.seed)
+        analysis.arrange(&tree, &levels, options.seed, args.measure.neighbours)
     });
     let after = phases.time("profiles", || profile_of(&analysis, &options, Some(&order)))?;
 
-    let writing = Progress::new(source.rows(), "writing", "rows");
     phases.time("write", || {
-        write_rearranged(
-            &source,
-            &args.output,
-            features.clone(),
+        rewrite_all(
+            &targets,
+            &args.selection.selection(),
+            args.selection.label.as_deref(),
             &order,
-            &|done, total| writing.set(done, total),
         )
     })?;
-    writing.finish();
     if let Some(path) = &args.order_out {
         let file = OrderFile {
             order: order.clone(),
@@ -508,9 +612,12 @@ fn apply_command(args: ApplyArgs) -> Result<()> {
             ));
         }
     };
-    let input = single_file(&args.input)?;
-    let source = Source::open(&input)?;
-    let features = resolve_features(source.schema(), &selection, None)?;
+    let targets = rewrite_targets(&args.input, &args.output)?;
+    let features = resolve_features(
+        Source::open(&targets.pairs[0].0)?.schema(),
+        &selection,
+        None,
+    )?;
     let n = match &features {
         ResolvedFeatures::Wide(cols) => cols.len(),
         ResolvedFeatures::Array(..) => file.order.len(),
@@ -524,15 +631,7 @@ fn apply_command(args: ApplyArgs) -> Result<()> {
     {
         Grid::for_features(n, Some(&shape))?;
     }
-    let writing = Progress::new(source.rows(), "writing", "rows");
-    let rows = write_rearranged(
-        &source,
-        &args.output,
-        features,
-        &file.order,
-        &|done, total| writing.set(done, total),
-    )?;
-    writing.finish();
+    let rows = rewrite_all(&targets, &selection, None, &file.order)?;
     emit(&format!(
         "wrote {} ({rows} rows, {n} features rearranged)\n",
         args.output.display()

@@ -19,7 +19,7 @@ use crate::labels::{LabelKey, LabelScheme};
 use crate::spectrum::{
     Entanglement, PartitionSolver, Route, entanglement_of_symmetric, partial_trace, route,
 };
-use crate::stats::surrogate_cuts;
+use crate::stats::SurrogateCuts;
 use crate::tree::{CanonicalTree, Partition};
 
 /// Default theta of the feature map.
@@ -363,21 +363,20 @@ pub struct ProfileInput<'a> {
     /// The label column's name and the label of each sampled row.
     pub labels: Option<(&'a str, &'a [Option<LabelKey>])>,
     pub scheme: &'a LabelScheme,
-    /// |Pearson| weights over all rows, selection order.
-    pub correlation: MatRef<'a, f64>,
+    /// The |Pearson| weights over all rows, for the order profiled.
+    pub surrogate: &'a dyn SurrogateCuts,
     pub warnings: Vec<String>,
 }
 
 /// The surrogate of each partition, each level's mean and their mean over
-/// levels (the same aggregation as `mean_entropy`). `correlation` is in
-/// selection order.
+/// levels (the same aggregation as `mean_entropy`).
 pub fn surrogate_profile(
-    correlation: MatRef<'_, f64>,
+    weights: &dyn SurrogateCuts,
     tree: &CanonicalTree,
     partitions: &[Partition],
     levels: &[usize],
 ) -> SurrogateProfile {
-    let cuts = surrogate_cuts(correlation, tree, partitions);
+    let cuts = weights.cuts(tree, partitions);
     let levels: Vec<SurrogateLevel> = levels
         .iter()
         .map(|&level| {
@@ -453,7 +452,7 @@ pub fn compute_profile(
         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress(d, total);
     })?;
-    let surrogate = surrogate_profile(input.correlation, &tree, &partitions, &levels);
+    let surrogate = surrogate_profile(input.surrogate, &tree, &partitions, &levels);
 
     let mean = |v: &mut dyn Iterator<Item = f64>| mean_of(v);
     let classes = weights.len();

@@ -296,6 +296,20 @@ mod square_matrix {
     }
 }
 
+/// The weight each canonical partition cuts (its surrogate entanglement),
+/// however the weights are held.
+pub trait SurrogateCuts: Sync {
+    /// One cut per partition, Σ_{i∈K, j∉K} w_ij.
+    fn cuts(&self, tree: &CanonicalTree, partitions: &[Partition]) -> Vec<f64>;
+}
+
+/// Dense weights in selection (row-major grid) order.
+impl SurrogateCuts for MatRef<'_, f64> {
+    fn cuts(&self, tree: &CanonicalTree, partitions: &[Partition]) -> Vec<f64> {
+        surrogate_cuts(*self, tree, partitions)
+    }
+}
+
 /// Surrogate entanglement of each partition: the weight it cuts,
 /// Σ_{i∈K, j∉K} w_ij, with `weights` indexed in selection (row-major grid) order.
 pub fn surrogate_cuts(

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::io::FeatureBlock;
 use crate::labels::{LabelKey, LabelSet, OrderedF64};
+use crate::neighbours::{FeatureColumns, Weighting};
 use crate::profile::SampleMatrix;
 use crate::sample::{BottomK, SampledRow};
 use crate::stats::CoMoments;
@@ -22,8 +23,14 @@ pub struct RowSummary {
     seed: u64,
     rows: u64,
     sample: BottomK,
-    /// `None` until the first row (the feature count is not known before).
+    /// Dense or sparse weights, decided at the first row by the feature count.
+    weighting: Weighting,
+    /// `None` until the first row (the feature count is not known before),
+    /// and for sparse weights.
     comoments: Option<CoMoments>,
+    /// All rows' feature columns, for sparse weights (never encoded: engine
+    /// aggregates keep dense co-moments).
+    columns: Option<FeatureColumns>,
     /// `Some` when rows carry labels.
     labels: Option<LabelSet>,
 }
@@ -35,9 +42,18 @@ impl RowSummary {
             seed,
             rows: 0,
             sample: BottomK::new(max_samples),
+            weighting: Weighting::Dense,
             comoments: None,
+            columns: None,
             labels: labeled.then(LabelSet::default),
         }
+    }
+
+    /// The same summary with the given weighting (before any row is added).
+    pub fn with_weighting(mut self, weighting: Weighting) -> Self {
+        assert_eq!(self.rows, 0, "weighting is chosen before the first row");
+        self.weighting = weighting;
+        self
     }
 
     /// Rows added so far.
@@ -47,11 +63,29 @@ impl RowSummary {
 
     /// The number of features, once rows have been added.
     pub fn features(&self) -> Option<usize> {
-        self.comoments.as_ref().map(CoMoments::features)
+        self.comoments
+            .as_ref()
+            .map(CoMoments::features)
+            .or(self.columns.as_ref().map(FeatureColumns::features))
     }
 
+    /// The dense co-moments (`None` for sparse weights).
     pub fn comoments(&self) -> Option<&CoMoments> {
         self.comoments.as_ref()
+    }
+
+    /// All rows' feature columns (`Some` for sparse weights).
+    pub fn columns(&self) -> Option<&FeatureColumns> {
+        self.columns.as_ref()
+    }
+
+    /// Whether feature `j` is constant over all rows.
+    pub fn is_constant(&self, j: usize) -> bool {
+        match (&self.comoments, &self.columns) {
+            (Some(stats), _) => stats.is_constant(j),
+            (None, Some(columns)) => columns.is_constant(j),
+            (None, None) => false,
+        }
     }
 
     pub fn labels(&self) -> Option<&LabelSet> {
@@ -87,10 +121,16 @@ impl RowSummary {
                 });
             }
         }
-        let stats = self
-            .comoments
-            .get_or_insert_with(|| CoMoments::new(block.width()));
-        block.add_to(stats, faer::Par::rayon(0));
+        let width = block.width();
+        if self.comoments.is_none() && self.weighting.is_sparse(width) {
+            block.append_to(
+                self.columns
+                    .get_or_insert_with(|| FeatureColumns::new(width)),
+            );
+        } else {
+            let stats = self.comoments.get_or_insert_with(|| CoMoments::new(width));
+            block.add_to(stats, faer::Par::rayon(0));
+        }
         self.rows += block.rows() as u64;
         Ok(())
     }
@@ -116,6 +156,11 @@ impl RowSummary {
         self.sample.merge(other.sample);
         match (&mut self.comoments, other.comoments) {
             (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+        match (&mut self.columns, other.columns) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
         }
@@ -146,6 +191,10 @@ impl RowSummary {
 
     /// Bytes that [`RowSummary::decode`] turns back into an equal summary.
     pub fn encode(&self) -> Vec<u8> {
+        assert!(
+            self.columns.is_none(),
+            "only dense summaries travel between processes"
+        );
         let stored = StoredSummary {
             seed: self.seed,
             rows: self.rows,
@@ -194,7 +243,9 @@ impl RowSummary {
             seed: stored.seed,
             rows: stored.rows,
             sample,
+            weighting: Weighting::Dense,
             comoments: stored.comoments,
+            columns: None,
             labels,
         })
     }
@@ -205,6 +256,7 @@ impl RowSummary {
         std::mem::size_of::<Self>()
             + self.sample.len() * (std::mem::size_of::<SampledRow>() + 8 * n)
             + self.comoments.as_ref().map_or(0, |_| 8 * (n * n + 3 * n))
+            + self.columns.as_ref().map_or(0, |c| 8 * n * c.rows())
             + self.labels.as_ref().map_or(0, |l| 32 * l.len())
     }
 }

@@ -102,6 +102,8 @@ pub struct TreeNode {
     pub leaves: Range<usize>,
     /// Indices of the children in [`CanonicalTree::nodes`].
     pub children: Vec<usize>,
+    /// The side lengths of the node's box (its subtree is the tree of a grid of this shape).
+    pub shape: Vec<usize>,
 }
 
 impl TreeNode {
@@ -158,6 +160,7 @@ impl CanonicalTree {
             depth,
             leaves: first_leaf..first_leaf,
             children: Vec::new(),
+            shape: len.to_vec(),
         });
         if len.iter().all(|&l| l == 1) {
             self.leaf_order.push(self.grid.row_major(start));

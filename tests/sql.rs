@@ -80,6 +80,7 @@ fn aggregates_match_the_command_line_for_any_split() {
             max_samples: options.max_samples,
             seed: options.seed,
             skip_null_rows: false,
+            weighting: Default::default(),
         },
         &|_, _| {},
     )

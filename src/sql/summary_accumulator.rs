@@ -19,11 +19,11 @@ use datafusion::logical_expr::{
 };
 
 use crate::analysis::Analysis;
-use crate::arrange::arrange;
 use crate::io::{
     FeatureBlock, batch_labels, feature_columns, is_numeric_list, is_numeric_struct,
     rows_without_nulls,
 };
+use crate::neighbours::DEFAULT_NEIGHBOURS;
 use crate::profile::{Profile, surrogate_profile};
 use crate::sql::options::{OptionKeys, SqlOptions, error_message};
 use crate::summary::RowSummary;
@@ -337,18 +337,18 @@ impl SummaryAccumulator {
                 if self.output == Output::Surrogate {
                     let partitions = tree.canonical_partitions(&levels);
                     let surrogate = surrogate_profile(
-                        analysis.correlation.as_ref(),
+                        analysis.surrogate(None).as_ref(),
                         &tree,
                         &partitions,
                         &levels,
                     );
                     ScalarValue::Float64(Some(surrogate.mean))
                 } else {
-                    let order = arrange(
-                        analysis.correlation.as_ref(),
+                    let order = analysis.arrange(
                         &tree,
                         &levels,
                         self.options.profile.seed,
+                        DEFAULT_NEIGHBOURS,
                     );
                     let order = Int32Array::from_iter_values(order.iter().map(|&i| i as i32));
                     ScalarValue::List(Arc::new(single_list(Arc::new(order))))

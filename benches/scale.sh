@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Scale benchmark (issue #6), generating its own data under $DIR:
+#   * `entangle arrange` of 20,000 and 50,000 scrambled features × 2,000 rows
+#     (sparse weights, chosen automatically above 4096 features);
+#   * `entangle profile` of the 50,000 features at the default levels;
+#   * a 10 GB file of 256 features × 5,000,000 rows arranged end to end,
+#     against a plain read + write of the same file by the same binary
+#     (`entangle apply` of the identity order), with row counts and
+#     per-column checksums of input and output compared.
+# Each run prints its own phase times; /usr/bin/time adds wall time and peak RSS.
+#
+#   DIR=/tmp/entangle-scale benches/scale.sh [wide|profile|big]...   (default: all)
+# Needs ~35 GB of free disk for `big`; python3 with pyarrow and numpy for the checksums.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR=${DIR:-/tmp/entangle-scale}
+mkdir -p "$DIR"
+cargo build --release --features datafusion --bin entangle --example bench_data
+BIN=target/release/entangle
+GEN=target/release/examples/bench_data
+timed() { /usr/bin/time -f "  wall %e s, peak RSS %M KB" "$@" 2>&1 | tr '\r' '\n' | grep -vE '^\s*$|\[' | tail -4; }
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(wide profile big)
+
+for part in "${parts[@]}"; do
+case $part in
+wide)
+    for n in 20000 50000; do
+        f=$DIR/scrambled_$n.parquet
+        [ -f "$f" ] || "$GEN" "$f" 2000 "$n" 0 shuffled
+        echo "== arrange $n features x 2000 rows (default levels, --max-samples 100 for the exact profiles)"
+        timed "$BIN" arrange "$f" -o "$DIR/arranged_$n.parquet" --features-prefix f --max-samples 100
+    done
+    ;;
+profile)
+    f=$DIR/scrambled_50000.parquet
+    [ -f "$f" ] || "$GEN" "$f" 2000 50000 0 shuffled
+    echo "== profile 50000 features x 2000 rows, default levels and max_samples"
+    timed "$BIN" profile "$f" --features-prefix f
+    ;;
+big)
+    f=$DIR/big.parquet
+    [ -f "$f" ] || "$GEN" "$f" 5000000 256 0 shuffled
+    ls -l "$f"
+    python3 -c "import json; print(json.dumps({'order': list(range(256)), 'features': ['f%04d' % j for j in range(256)]}))" > "$DIR/identity.json"
+    echo "== plain read + write (apply of the identity order)"
+    timed "$BIN" apply "$f" --order "$DIR/identity.json" -o "$DIR/big_copy.parquet"
+    rm -f "$DIR/big_copy.parquet"
+    echo "== arrange end to end"
+    timed "$BIN" arrange "$f" -o "$DIR/big_arranged.parquet" --features-prefix f
+    echo "== rows and per-column checksums (sum of the values' bit patterns mod 2^64)"
+    python3 - "$f" "$DIR/big_arranged.parquet" <<'EOF'
+import sys
+import numpy as np
+import pyarrow.parquet as pq
+
+def checksums(path):
+    file = pq.ParquetFile(path)
+    sums, rows = {}, 0
+    for g in range(file.num_row_groups):
+        table = file.read_row_group(g)
+        rows += table.num_rows
+        for name in table.column_names:
+            values = table.column(name).to_numpy().astype(np.float64).view(np.uint64)
+            sums[name] = (sums.get(name, 0) + int(values.sum(dtype=np.uint64))) % 2**64
+    return rows, sums
+
+(rows_in, sums_in), (rows_out, sums_out) = checksums(sys.argv[1]), checksums(sys.argv[2])
+print(f"rows in {rows_in}, rows out {rows_out}; columns in {len(sums_in)}, out {len(sums_out)}")
+assert rows_in == rows_out and sums_in == sums_out, "values differ"
+print("every column's checksum matches")
+EOF
+    rm -f "$DIR/big_arranged.parquet"
+    ;;
+*) echo "unknown part $part (wide, profile, big)" >&2; exit 2 ;;
+esac
+done
