@@ -6,6 +6,12 @@
 //! * `comoments/update_*`: one co-moment update of a 65,536 × 256 block in
 //!   row-major (list column) and column-major (wide table) layout
 //!   (throughput in flop/s: rows·N·(N+1) for the lower triangle);
+//! * `neighbours/*_8192x2000`: the blockwise correlations of sparse weights
+//!   for 8192 features × 2000 rows: the k = 16 strongest neighbours, and the
+//!   exact cuts of every default level for one order (throughput in flop/s of
+//!   the tile products: 2·rows per pair of features, both triangles counted
+//!   once, diagonal tiles whole);
+//! * `sparse_arrange/graph_8192`: the sparse partitioner on that graph;
 //! * `partition/full_route`: one M × M partition (Cholesky, two GEMMs, a
 //!   symmetric eigenproblem; throughput in nominal flop/s);
 //! * `profile/2d_16x16_m500_levels1-3` (target a, without Parquet read) and
@@ -90,6 +96,41 @@ fn comoments(c: &mut Criterion) {
     group.finish();
 }
 
+fn neighbours(c: &mut Criterion) {
+    use entangle::neighbours::{FeatureColumns, TILE, ordered_cuts, strongest_neighbours};
+    use entangle::sparse_arrange::{DENSE_BELOW, arrange_sparse};
+    let mut group = c.benchmark_group("neighbours");
+    group.sample_size(10);
+    let (rows, n) = (2000usize, 8192usize);
+    let sample = smooth_field(rows, &[n], 0.7, 1);
+    let x = sample.as_ref();
+    let mut columns = FeatureColumns::new(n);
+    let values: Vec<Vec<f64>> = (0..n).map(|j| x.col(j).iter().copied().collect()).collect();
+    columns.extend_columns(&values.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    let standardized = columns.standardize();
+    let tiles = n.div_ceil(TILE);
+    let flops = 2 * rows * TILE * TILE * tiles * (tiles + 1) / 2;
+    group.throughput(Throughput::Elements(flops as u64));
+    group.bench_function("strongest_16_8192x2000", |b| {
+        b.iter(|| strongest_neighbours(&standardized, 16))
+    });
+    let tree = CanonicalTree::new(Grid::new(vec![n]).unwrap());
+    let levels = tree.default_levels();
+    let partitions = tree.canonical_partitions(&levels);
+    let order: Vec<usize> = (0..n).collect();
+    group.bench_function("ordered_cuts_8192x2000", |b| {
+        b.iter(|| ordered_cuts(&standardized, &order, &tree, &partitions))
+    });
+    group.finish();
+    let graph = strongest_neighbours(&standardized, 16);
+    let mut group = c.benchmark_group("sparse_arrange");
+    group.sample_size(10);
+    group.bench_function("graph_8192", |b| {
+        b.iter(|| arrange_sparse(&graph, &tree, &levels, 0, DENSE_BELOW))
+    });
+    group.finish();
+}
+
 fn partition(c: &mut Criterion) {
     let mut group = c.benchmark_group("partition");
     group.sample_size(10);
@@ -146,5 +187,7 @@ fn profiles(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gemm, gram, comoments, partition, profiles);
+criterion_group!(
+    benches, gemm, gram, comoments, neighbours, partition, profiles
+);
 criterion_main!(benches);

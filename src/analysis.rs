@@ -4,13 +4,16 @@
 //! for any number of feature orders (before and after an arrangement).
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use faer::Mat;
 
 use crate::arrange::arrange;
 use crate::error::{Error, Result};
 use crate::labels::{LabelKey, LabelScheme};
-use crate::neighbours::{OrderedColumns, Standardized, strongest_neighbours};
+use crate::neighbours::{
+    DEFAULT_NEIGHBOURS, NeighbourGraph, OrderedColumns, Standardized, strongest_neighbours,
+};
 use crate::profile::{Profile, ProfileInput, ProfileOptions, SampleMatrix, compute_profile};
 use crate::sparse_arrange::{DENSE_BELOW, arrange_sparse};
 use crate::stats::SurrogateCuts;
@@ -32,6 +35,10 @@ pub struct Analysis {
     pub labels: Vec<Option<LabelKey>>,
     pub scheme: LabelScheme,
     pub weights: SurrogateWeights,
+    /// Strongest neighbours per feature in the sparse graph.
+    neighbours: usize,
+    /// The sparse graph, once found (by the first profile or the arrangement).
+    graph: OnceLock<NeighbourGraph>,
     pub label_column: Option<String>,
     pub warnings: Vec<String>,
 }
@@ -65,6 +72,8 @@ impl Analysis {
             labels,
             scheme: LabelScheme::from_labels(summary.labels()),
             weights,
+            neighbours: DEFAULT_NEIGHBOURS,
+            graph: OnceLock::new(),
             label_column: label_column.map(str::to_string),
             warnings,
         })
@@ -85,27 +94,33 @@ impl Analysis {
                     w[(order[i], order[j])]
                 })))
             }
-            (SurrogateWeights::Sparse(columns), order) => {
-                Box::new(OrderedColumns { columns, order })
-            }
+            (SurrogateWeights::Sparse(columns), order) => Box::new(OrderedColumns {
+                columns,
+                order,
+                graph: Some((self.neighbours, &self.graph)),
+            }),
         }
+    }
+
+    /// The same analysis keeping `k` strongest neighbours per feature in the
+    /// sparse graph (default [`DEFAULT_NEIGHBOURS`]).
+    pub fn with_neighbours(mut self, k: usize) -> Self {
+        self.neighbours = k;
+        self.graph = OnceLock::new();
+        self
     }
 
     /// The arrangement (`order[g]` = input feature at grid position g): the
     /// dense partitioner, or for sparse weights the partitioner on each
-    /// feature's `neighbours` strongest correlations.
-    pub fn arrange(
-        &self,
-        tree: &CanonicalTree,
-        levels: &[usize],
-        seed: u64,
-        neighbours: usize,
-    ) -> Vec<usize> {
+    /// feature's strongest correlations.
+    pub fn arrange(&self, tree: &CanonicalTree, levels: &[usize], seed: u64) -> Vec<usize> {
         match &self.weights {
             SurrogateWeights::Dense(w) => arrange(w.as_ref(), tree, levels, seed),
             SurrogateWeights::Sparse(columns) => {
-                let graph = strongest_neighbours(columns, neighbours);
-                arrange_sparse(&graph, tree, levels, seed, DENSE_BELOW)
+                let graph = self
+                    .graph
+                    .get_or_init(|| strongest_neighbours(columns, self.neighbours));
+                arrange_sparse(graph, tree, levels, seed, DENSE_BELOW)
             }
         }
     }

@@ -248,7 +248,7 @@ fn analyse(
     files: &[PathBuf],
     selection: &SelectionArgs,
     options: &ProfileOptions,
-    weighting: Weighting,
+    (weighting, neighbours): (Weighting, usize),
 ) -> Result<Analysis> {
     let scan_options = ScanOptions {
         selection: selection.selection(),
@@ -263,11 +263,12 @@ fn analyse(
         reading.set(done, total)
     })?;
     reading.finish();
-    Analysis::new(
+    Ok(Analysis::new(
         &scanned.summary,
         selection.label.as_deref(),
         scanned.warnings(),
-    )
+    )?
+    .with_neighbours(neighbours))
 }
 
 /// A profile with a progress bar over its partitions.
@@ -294,7 +295,7 @@ fn profile_command(args: ProfileArgs) -> Result<()> {
             &files,
             &args.selection,
             &options,
-            args.measure.weights.into(),
+            (args.measure.weights.into(), args.measure.neighbours),
         )?,
         &options,
         None,
@@ -531,16 +532,14 @@ fn arrange_command(args: ArrangeArgs) -> Result<()> {
             &files,
             &args.selection,
             &options,
-            args.measure.weights.into(),
+            (args.measure.weights.into(), args.measure.neighbours),
         )
     })?;
     let n = analysis.features();
     let tree = CanonicalTree::new(Grid::for_features(n, options.shape.as_deref())?);
     let levels = options.levels_for(&tree)?;
     let before = phases.time("profiles", || profile_of(&analysis, &options, None))?;
-    let order = phases.time("arrange", || {
-        analysis.arrange(&tree, &levels, options.seed, args.measure.neighbours)
-    });
+    let order = phases.time("arrange", || analysis.arrange(&tree, &levels, options.seed));
     let after = phases.time("profiles", || profile_of(&analysis, &options, Some(&order)))?;
 
     phases.time("write", || {

@@ -15,7 +15,7 @@
 //! (integers add associatively): results are bit-identical run to run.
 
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
@@ -351,38 +351,87 @@ impl NeighbourGraph {
 /// symmetric union of the k-nearest-neighbour lists. Memory O(N·k) besides
 /// one tile per thread.
 pub fn strongest_neighbours(x: &Standardized, k: usize) -> NeighbourGraph {
-    let n = x.features();
-    let k = k.min(n - 1).max(1);
-    let identity: Vec<usize> = (0..n).collect();
-    let lists: Vec<Mutex<Vec<Strongest>>> = (0..n)
-        .step_by(TILE)
-        .map(|s| Mutex::new(vec![Strongest::new(k); TILE.min(n - s)]))
-        .collect();
+    let identity: Vec<usize> = (0..x.features()).collect();
+    let lists = NeighbourLists::new(&identity, k);
     visit_tile_pairs(x.as_ref(), &identity, &|ti, tj, block| {
+        lists.add(ti, tj, block)
+    });
+    lists.into_graph()
+}
+
+/// The k strongest neighbours and the exact surrogate cuts of `partitions`
+/// in selection order, from one pass over the tiles (what `arrange` needs
+/// first: the graph to partition and the profile before).
+pub fn neighbours_and_cuts(
+    x: &Standardized,
+    k: usize,
+    tree: &CanonicalTree,
+    partitions: &[Partition],
+) -> (NeighbourGraph, Vec<f64>) {
+    let by_leaf = tree.leaf_order();
+    let lists = NeighbourLists::new(by_leaf, k);
+    let sums = CutSums::new(tree, partitions);
+    visit_tile_pairs(x.as_ref(), by_leaf, &|ti, tj, block| {
+        lists.add(ti.clone(), tj.clone(), block);
+        sums.add(ti, tj, block);
+    });
+    (lists.into_graph(), sums.cuts(partitions))
+}
+
+/// Candidate lists filled from tiles whose position p holds `features[p]`.
+struct NeighbourLists<'a> {
+    features: &'a [usize],
+    /// One list per position, in tiles.
+    tiles: Vec<Mutex<Vec<Strongest>>>,
+}
+
+impl<'a> NeighbourLists<'a> {
+    fn new(features: &'a [usize], k: usize) -> Self {
+        let n = features.len();
+        let k = k.min(n - 1).max(1);
+        NeighbourLists {
+            features,
+            tiles: (0..n)
+                .step_by(TILE)
+                .map(|s| Mutex::new(vec![Strongest::new(k); TILE.min(n - s)]))
+                .collect(),
+        }
+    }
+
+    fn add(&self, ti: Range<usize>, tj: Range<usize>, block: MatRef<'_, f64>) {
         {
-            let mut rows = lists[ti.start / TILE].lock().expect("lock");
+            let mut rows = self.tiles[ti.start / TILE].lock().expect("lock");
             for b in 0..tj.len() {
+                let neighbour = self.features[tj.start + b];
                 for (a, list) in rows.iter_mut().enumerate() {
-                    list.offer(block[(a, b)], tj.start + b);
+                    list.offer(block[(a, b)], neighbour);
                 }
             }
         }
         if ti != tj {
-            let mut cols = lists[tj.start / TILE].lock().expect("lock");
+            let mut cols = self.tiles[tj.start / TILE].lock().expect("lock");
             for (b, list) in cols.iter_mut().enumerate() {
                 for a in 0..ti.len() {
-                    list.offer(block[(a, b)], ti.start + a);
+                    list.offer(block[(a, b)], self.features[ti.start + a]);
                 }
             }
         }
-    });
-    let edges = lists
-        .into_iter()
-        .flat_map(|m| m.into_inner().expect("lock"))
-        .enumerate()
-        .flat_map(|(i, list)| list.kept.into_iter().map(move |(w, j)| (i as u32, j, w)))
-        .collect();
-    NeighbourGraph::from_edges(n, edges)
+    }
+
+    fn into_graph(self) -> NeighbourGraph {
+        let features = self.features;
+        let edges = self
+            .tiles
+            .into_iter()
+            .flat_map(|m| m.into_inner().expect("lock"))
+            .enumerate()
+            .flat_map(|(p, list)| {
+                let i = features[p] as u32;
+                list.kept.into_iter().map(move |(w, j)| (i, j, w))
+            })
+            .collect();
+        NeighbourGraph::from_edges(features.len(), edges)
+    }
 }
 
 /// Standardized columns taken in an order (`None`: selection order), as a
@@ -390,13 +439,21 @@ pub fn strongest_neighbours(x: &Standardized, k: usize) -> NeighbourGraph {
 pub struct OrderedColumns<'a> {
     pub columns: &'a Standardized,
     pub order: Option<&'a [usize]>,
+    /// In selection order, the k-strongest-neighbour graph is found in the
+    /// same pass and kept here, if not there yet.
+    pub graph: Option<(usize, &'a OnceLock<NeighbourGraph>)>,
 }
 
 impl SurrogateCuts for OrderedColumns<'_> {
     fn cuts(&self, tree: &CanonicalTree, partitions: &[Partition]) -> Vec<f64> {
-        match self.order {
-            Some(order) => ordered_cuts(self.columns, order, tree, partitions),
-            None => {
+        match (self.order, self.graph) {
+            (Some(order), _) => ordered_cuts(self.columns, order, tree, partitions),
+            (None, Some((k, cache))) if cache.get().is_none() => {
+                let (graph, cuts) = neighbours_and_cuts(self.columns, k, tree, partitions);
+                let _ = cache.set(graph);
+                cuts
+            }
+            (None, _) => {
                 let identity: Vec<usize> = (0..self.columns.features()).collect();
                 ordered_cuts(self.columns, &identity, tree, partitions)
             }
@@ -416,94 +473,113 @@ pub fn ordered_cuts(
     tree: &CanonicalTree,
     partitions: &[Partition],
 ) -> Vec<f64> {
-    let n = tree.len();
-    assert_eq!(order.len(), n);
+    assert_eq!(order.len(), tree.len());
     // Position p of the depth-first leaf order holds feature by_leaf[p].
     let by_leaf: Vec<usize> = tree.leaf_order().iter().map(|&g| order[g]).collect();
-    let mut levels: Vec<usize> = partitions.iter().map(|p| p.level).collect();
-    levels.sort_unstable();
-    levels.dedup();
-    // node_range[l][p]: the leaves of p's node at levels[l].
-    let mut node_range = vec![vec![0..0; n]; levels.len()];
-    for node in tree.nodes() {
-        if let Ok(l) = levels.binary_search(&node.depth) {
-            for p in node.leaves.clone() {
-                node_range[l][p] = node.leaves.clone();
+    let sums = CutSums::new(tree, partitions);
+    visit_tile_pairs(x.as_ref(), &by_leaf, &|ti, tj, block| {
+        sums.add(ti, tj, block)
+    });
+    sums.cuts(partitions)
+}
+
+/// Per leaf position (tiles of positions in depth-first leaf order): the
+/// total weight, and the weight inside its node at each level, in fixed point.
+struct CutSums {
+    levels: Vec<usize>,
+    /// node_range[l][p]: the leaves of p's node at levels[l].
+    node_range: Vec<Vec<Range<usize>>>,
+    tiles: Vec<Mutex<PositionSums>>,
+}
+
+struct PositionSums {
+    total: Vec<i64>,
+    inside: Vec<Vec<i64>>,
+}
+
+impl CutSums {
+    fn new(tree: &CanonicalTree, partitions: &[Partition]) -> Self {
+        let n = tree.len();
+        let mut levels: Vec<usize> = partitions.iter().map(|p| p.level).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        let mut node_range = vec![vec![0..0; n]; levels.len()];
+        for node in tree.nodes() {
+            if let Ok(l) = levels.binary_search(&node.depth) {
+                for p in node.leaves.clone() {
+                    node_range[l][p] = node.leaves.clone();
+                }
             }
         }
-    }
-    // Per leaf position: total weight, and weight inside its node at each level.
-    struct Sums {
-        total: Vec<i64>,
-        inside: Vec<Vec<i64>>,
-    }
-    let tiles: Vec<Mutex<Sums>> = (0..n)
-        .step_by(TILE)
-        .map(|s| {
-            let len = TILE.min(n - s);
-            Mutex::new(Sums {
-                total: vec![0; len],
-                inside: vec![vec![0; levels.len()]; len],
+        let tiles = (0..n)
+            .step_by(TILE)
+            .map(|s| {
+                let len = TILE.min(n - s);
+                Mutex::new(PositionSums {
+                    total: vec![0; len],
+                    inside: vec![vec![0; levels.len()]; len],
+                })
             })
-        })
-        .collect();
-    let fixed = |v: f64| (v * FIXED).round() as i64;
-    // Adds to rows `rows` the sums of `weights` (one row per column of the
-    // slice, column-major: weights[(c, r)]) over `cols`.
-    let add = |sums: &mut Sums, rows: Range<usize>, cols: Range<usize>, block: MatRef<'_, f64>| {
+            .collect();
+        CutSums {
+            levels,
+            node_range,
+            tiles,
+        }
+    }
+
+    fn add(&self, ti: Range<usize>, tj: Range<usize>, block: MatRef<'_, f64>) {
+        // Rows of ti read block's rows: transpose so every row is a contiguous column.
+        let transposed = block.transpose().to_owned();
+        self.add_rows(ti.clone(), tj.clone(), transposed.as_ref());
+        if ti != tj {
+            self.add_rows(tj, ti, block);
+        }
+    }
+
+    /// Adds to positions `rows` their weights to positions `cols`, given as
+    /// one column per row (weights[(c, r)]).
+    fn add_rows(&self, rows: Range<usize>, cols: Range<usize>, weights: MatRef<'_, f64>) {
+        let fixed = |v: f64| (v * FIXED).round() as i64;
+        let mut sums = self.tiles[rows.start / TILE].lock().expect("lock");
         let mut prefix = vec![0.0; cols.len() + 1];
-        for (r, p) in rows.clone().enumerate() {
-            let column = block.col(r);
+        for (r, p) in rows.enumerate() {
+            let column = weights.col(r);
             for c in 0..cols.len() {
                 prefix[c + 1] = prefix[c] + column[c];
             }
             sums.total[r] += fixed(prefix[cols.len()]);
-            for (l, ranges) in node_range.iter().enumerate() {
+            for (l, ranges) in self.node_range.iter().enumerate() {
                 let node = &ranges[p];
-                let lo = node.start.max(cols.start);
-                let hi = node.end.min(cols.end);
+                let (lo, hi) = (node.start.max(cols.start), node.end.min(cols.end));
                 if lo < hi {
                     sums.inside[r][l] += fixed(prefix[hi - cols.start] - prefix[lo - cols.start]);
                 }
             }
         }
-    };
-    visit_tile_pairs(x.as_ref(), &by_leaf, &|ti, tj, block| {
-        // Rows of ti read block's rows: transpose so every row is a contiguous column.
-        let transposed = block.transpose().to_owned();
-        add(
-            &mut tiles[ti.start / TILE].lock().expect("lock"),
-            ti.clone(),
-            tj.clone(),
-            transposed.as_ref(),
-        );
-        if ti != tj {
-            add(
-                &mut tiles[tj.start / TILE].lock().expect("lock"),
-                tj,
-                ti,
-                block,
-            );
-        }
-    });
-    let sums: Vec<Sums> = tiles
-        .into_iter()
-        .map(|m| m.into_inner().expect("lock"))
-        .collect();
-    let at = |p: usize| &sums[p / TILE];
-    partitions
-        .iter()
-        .map(|part| {
-            let l = levels.binary_search(&part.level).expect("a level");
-            // One position's sums fit i64 (N · 2^40); a node's total may not.
-            let cut: i128 = part
-                .leaves
-                .clone()
-                .map(|p| i128::from(at(p).total[p % TILE] - at(p).inside[p % TILE][l]))
-                .sum();
-            cut as f64 / FIXED
-        })
-        .collect()
+    }
+
+    fn cuts(self, partitions: &[Partition]) -> Vec<f64> {
+        let sums: Vec<PositionSums> = self
+            .tiles
+            .into_iter()
+            .map(|m| m.into_inner().expect("lock"))
+            .collect();
+        let at = |p: usize| &sums[p / TILE];
+        partitions
+            .iter()
+            .map(|part| {
+                let l = self.levels.binary_search(&part.level).expect("a level");
+                // One position's sums fit i64 (N · 2^40); a node's total may not.
+                let cut: i128 = part
+                    .leaves
+                    .clone()
+                    .map(|p| i128::from(at(p).total[p % TILE] - at(p).inside[p % TILE][l]))
+                    .sum();
+                cut as f64 / FIXED
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -528,6 +604,31 @@ mod tests {
         let mut stats = CoMoments::new(x.ncols());
         stats.update(x, Par::Seq);
         stats.correlation_weights()
+    }
+
+    #[test]
+    fn rows_and_columns_collect_the_same_values() {
+        let x = smooth_field(25, &[7], 0.5, 1);
+        let x = x.as_ref();
+        let by_columns = columns_of(x);
+        let mut by_rows = FeatureColumns::new(7);
+        let (top, bottom) = (x.subrows(0, 10), x.subrows(10, 15));
+        let row_major: Vec<f64> = (0..10)
+            .flat_map(|r| (0..7).map(move |j| top[(r, j)]))
+            .collect();
+        by_rows.extend_rows(&row_major);
+        let mut rest = columns_of(bottom);
+        std::mem::swap(&mut rest, &mut by_rows);
+        by_rows.merge(rest);
+        // Rows 10.. then 0..10: correlations do not depend on row order.
+        let (a, b) = (by_columns.standardize(), by_rows.standardize());
+        assert_eq!(by_rows.rows(), 25);
+        for i in 0..7 {
+            for j in 0..7 {
+                let dot = |s: &Standardized| s.as_ref().col(i).transpose() * s.as_ref().col(j);
+                assert!((dot(&a) - dot(&b)).abs() < 1e-12);
+            }
+        }
     }
 
     #[test]

@@ -17,6 +17,10 @@ use crate::profile::SampleMatrix;
 use crate::sample::{BottomK, SampledRow};
 use crate::stats::CoMoments;
 
+/// Values (f64) that sparse weights may hold in memory: 8 GiB, a third of
+/// this machine class's memory (the standardized copy doubles it).
+const MAX_COLUMN_VALUES: usize = 1 << 30;
+
 /// A mergeable summary of rows.
 #[derive(Debug, Clone)]
 pub struct RowSummary {
@@ -123,6 +127,17 @@ impl RowSummary {
         }
         let width = block.width();
         if self.comoments.is_none() && self.weighting.is_sparse(width) {
+            let rows = self.rows as usize + block.rows();
+            if rows.saturating_mul(width) > MAX_COLUMN_VALUES {
+                return Err(Error::column(
+                    features,
+                    format!(
+                        "sparse weights keep every row of the {width} features in memory, and \
+                         {rows} rows exceed the {} GiB this allows; select fewer rows or features",
+                        (MAX_COLUMN_VALUES * 8) >> 30
+                    ),
+                ));
+            }
             block.append_to(
                 self.columns
                     .get_or_insert_with(|| FeatureColumns::new(width)),

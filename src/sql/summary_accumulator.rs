@@ -23,7 +23,6 @@ use crate::io::{
     FeatureBlock, batch_labels, feature_columns, is_numeric_list, is_numeric_struct,
     rows_without_nulls,
 };
-use crate::neighbours::DEFAULT_NEIGHBOURS;
 use crate::profile::{Profile, surrogate_profile};
 use crate::sql::options::{OptionKeys, SqlOptions, error_message};
 use crate::summary::RowSummary;
@@ -344,12 +343,7 @@ impl SummaryAccumulator {
                     );
                     ScalarValue::Float64(Some(surrogate.mean))
                 } else {
-                    let order = analysis.arrange(
-                        &tree,
-                        &levels,
-                        self.options.profile.seed,
-                        DEFAULT_NEIGHBOURS,
-                    );
+                    let order = analysis.arrange(&tree, &levels, self.options.profile.seed);
                     let order = Int32Array::from_iter_values(order.iter().map(|&i| i as i32));
                     ScalarValue::List(Arc::new(single_list(Arc::new(order))))
                 }
