@@ -237,8 +237,9 @@ impl Strongest {
         }
     }
 
-    fn better(a: (f64, u32), b: (f64, u32)) -> bool {
-        a.0 > b.0 || (a.0 == b.0 && a.1 < b.1)
+    /// The candidates' order: `Greater` is better.
+    fn rank(a: (f64, u32), b: (f64, u32)) -> std::cmp::Ordering {
+        a.0.total_cmp(&b.0).then(b.1.cmp(&a.1))
     }
 
     fn offer(&mut self, weight: f64, neighbour: usize) {
@@ -248,7 +249,7 @@ impl Strongest {
                 return;
             }
             let candidate = (rounded(weight), neighbour as u32);
-            if !Self::better(candidate, self.kept[self.worst]) {
+            if Self::rank(candidate, self.kept[self.worst]).is_le() {
                 return;
             }
             self.kept[self.worst] = candidate;
@@ -259,13 +260,7 @@ impl Strongest {
             }
         }
         self.worst = (0..self.kept.len())
-            .min_by(|&a, &b| {
-                if Self::better(self.kept[a], self.kept[b]) {
-                    std::cmp::Ordering::Greater
-                } else {
-                    std::cmp::Ordering::Less
-                }
-            })
+            .min_by(|&a, &b| Self::rank(self.kept[a], self.kept[b]))
             .expect("full");
     }
 }

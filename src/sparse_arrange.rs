@@ -421,8 +421,8 @@ mod tests {
         }
     }
 
-    /// A shuffled smooth field: (weights, the shuffle, the tree).
-    fn shuffled_field(shape: &[usize], rows: usize) -> (Mat<f64>, Vec<usize>, CanonicalTree) {
+    /// The weights and tree of a shuffled smooth field.
+    fn shuffled_field(shape: &[usize], rows: usize) -> (Mat<f64>, CanonicalTree) {
         let n: usize = shape.iter().product();
         let sample = smooth_field(rows, shape, 0.8, 2);
         let mut perm: Vec<usize> = (0..n).collect();
@@ -432,7 +432,7 @@ mod tests {
         let mut stats = CoMoments::new(n);
         stats.update(shuffled.as_ref(), Par::Seq);
         let tree = CanonicalTree::new(Grid::new(shape.to_vec()).unwrap());
-        (stats.correlation_weights(), perm, tree)
+        (stats.correlation_weights(), tree)
     }
 
     /// The sparse arrangement (deep sparse splits: dense only below 32
@@ -440,7 +440,7 @@ mod tests {
     #[test]
     fn sparse_arrangement_is_close_to_the_dense_one() {
         for shape in [vec![512], vec![16, 32]] {
-            let (w, _, tree) = shuffled_field(&shape, 300);
+            let (w, tree) = shuffled_field(&shape, 300);
             let n = tree.len();
             let levels = tree.default_levels();
             let identity: Vec<usize> = (0..n).collect();

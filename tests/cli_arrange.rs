@@ -371,15 +371,6 @@ fn row_values(array: &ArrayRef, r: usize) -> Vec<f64> {
         .to_vec()
 }
 
-fn levels(v: &Value, key: &str) -> Vec<f64> {
-    v["surrogate"]["levels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l[key].as_f64().unwrap())
-        .collect()
-}
-
 #[test]
 fn sample_data_arrangement_beats_natural_order_and_lowers_entanglement() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
@@ -431,8 +422,8 @@ fn sample_data_arrangement_beats_natural_order_and_lowers_entanglement() {
         // "no higher", which the partitioner does not reach yet on the images).
         let tolerance = if name == "signals_1d" { 1e-9 } else { 5e-3 };
         let (after, nat) = (
-            levels(&v["after"], "mean"),
-            levels(&natural_profile, "mean"),
+            surrogate_means(&v["after"]),
+            surrogate_means(&natural_profile),
         );
         for (level, (a, n)) in after.iter().zip(&nat).enumerate() {
             assert!(
@@ -441,7 +432,7 @@ fn sample_data_arrangement_beats_natural_order_and_lowers_entanglement() {
                 level + 1
             );
         }
-        let shuffled_surrogate = levels(&v["before"], "mean");
+        let shuffled_surrogate = surrogate_means(&v["before"]);
         assert!(
             // Single features (the finest level) cut the same in any order, up to round-off.
             after

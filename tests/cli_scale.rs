@@ -35,13 +35,12 @@ fn scrambled_table(rows: usize) -> RecordBatch {
     )
 }
 
-fn surrogate_levels(v: &Value) -> Vec<f64> {
-    v["surrogate"]["levels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["mean"].as_f64().unwrap())
-        .collect()
+/// A whole Parquet file as one batch.
+fn read_parquet(path: &std::path::Path) -> RecordBatch {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+    let schema = reader.schema().clone();
+    let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
+    arrow::compute::concat_batches(&schema, &batches).unwrap()
 }
 
 #[test]
@@ -67,10 +66,7 @@ fn sparse_weights_profile_like_dense_ones() {
     // The same rows give the same entropies, bit for bit.
     assert_eq!(dense["levels"], sparse["levels"]);
     // The surrogate from tiles of standardized columns equals the co-moments'.
-    for (d, s) in surrogate_levels(&dense)
-        .iter()
-        .zip(surrogate_levels(&sparse))
-    {
+    for (d, s) in surrogate_means(&dense).iter().zip(surrogate_means(&sparse)) {
         assert!((d - s).abs() <= 1e-9 * d, "{d} vs {s}");
     }
 }
@@ -97,14 +93,7 @@ fn sparse_arrangement_is_close_to_dense_and_keeps_every_value() {
             "--json",
         ];
         let v: Value = serde_json::from_str(&entangle_ok(&args)).unwrap();
-        let reader =
-            ParquetRecordBatchReaderBuilder::try_new(File::open(&output).unwrap()).unwrap();
-        let schema = reader.schema().clone();
-        let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
-        (
-            v,
-            arrow::compute::concat_batches(&schema, &batches).unwrap(),
-        )
+        (v, read_parquet(&output))
     };
     let (dense, _) = arrange("dense");
     let (sparse, written) = arrange("sparse");
@@ -173,7 +162,7 @@ fn directories_and_globs_are_read_and_rewritten_file_by_file() {
     for other in [profile(path_str(&parts)), profile(path_str(&glob))] {
         assert_eq!(one["rows"], other["rows"]);
         assert_eq!(one["levels"], other["levels"]);
-        for (a, b) in surrogate_levels(&one).iter().zip(surrogate_levels(&other)) {
+        for (a, b) in surrogate_means(&one).iter().zip(surrogate_means(&other)) {
             assert!((a - b).abs() <= 1e-9 * a, "{a} vs {b}");
         }
     }
@@ -194,14 +183,10 @@ fn directories_and_globs_are_read_and_rewritten_file_by_file() {
     let order: Vec<usize> = serde_json::from_value(v["order"].clone()).unwrap();
     for k in 0..3 {
         let name = format!("part-{k}.parquet");
-        let read = |path: &std::path::Path| -> RecordBatch {
-            let reader =
-                ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
-            let schema = reader.schema().clone();
-            let batches: Vec<RecordBatch> = reader.build().unwrap().map(|b| b.unwrap()).collect();
-            arrow::compute::concat_batches(&schema, &batches).unwrap()
-        };
-        let (input, written) = (read(&parts.join(&name)), read(&out.join(&name)));
+        let (input, written) = (
+            read_parquet(&parts.join(&name)),
+            read_parquet(&out.join(&name)),
+        );
         assert_eq!(written.num_rows(), input.num_rows(), "{name}");
         for (position, &feature) in order.iter().enumerate() {
             let column = format!("f{feature:03}");

@@ -107,3 +107,13 @@ pub fn entangle_err(args: &[&str]) -> String {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// The per-level surrogate means of a profile's JSON.
+pub fn surrogate_means(profile: &serde_json::Value) -> Vec<f64> {
+    profile["surrogate"]["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["mean"].as_f64().unwrap())
+        .collect()
+}
