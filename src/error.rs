@@ -24,6 +24,10 @@ pub enum Error {
     #[error("{0}")]
     Data(String),
 
+    /// An error of a SQL or polars function, its name first.
+    #[error("{0}")]
+    Function(String),
+
     /// A file that cannot be read or written.
     #[error("{path}: {problem}")]
     File { path: PathBuf, problem: String },

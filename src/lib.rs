@@ -13,9 +13,13 @@ pub mod gram;
 pub mod io;
 pub mod labels;
 pub mod neighbours;
+pub mod options;
 pub mod plot;
+#[cfg(feature = "polars")]
+pub mod polars;
 pub mod profile;
 pub mod progress;
+pub mod reduce;
 pub mod rewrite;
 pub mod sample;
 pub mod sparse_arrange;

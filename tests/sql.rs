@@ -15,7 +15,7 @@ use arrow::datatypes::{Float64Type, Int32Type};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use common::{entangle_err, entangle_ok, path_str, write_parquet};
+use common::{core_profile, entangle_err, entangle_ok, path_str, write_parquet};
 
 const IMAGES: &str = "sample_data/images_2d.parquet";
 
@@ -68,27 +68,12 @@ fn aggregates_match_the_command_line_for_any_split() {
     split_images(dir.path());
     let out = tempfile::tempdir().unwrap();
     // The core on the original single file, as `entangle profile` runs it.
-    let options = entangle::ProfileOptions {
-        shape: Some(vec![16, 16]),
-        ..Default::default()
-    };
-    let scanned = entangle::io::scan(
-        &[IMAGES.into()],
-        &entangle::io::ScanOptions {
-            selection: entangle::io::FeatureSelection::Array("pixels".into()),
-            label: Some("bright_blob".into()),
-            max_samples: options.max_samples,
-            seed: options.seed,
-            skip_null_rows: false,
-            weighting: Default::default(),
-        },
-        &|_, _| {},
-    )
-    .unwrap();
-    let core = entangle::analysis::Analysis::new(&scanned.summary, Some("bright_blob"), vec![])
-        .unwrap()
-        .profile(&options, None, &|_, _| {})
-        .unwrap();
+    let core = core_profile(
+        IMAGES,
+        entangle::io::FeatureSelection::Array("pixels".into()),
+        Some("bright_blob"),
+        Some(vec![16, 16]),
+    );
     let arranged = json(&[
         "arrange",
         "sample_data/images_2d.parquet",

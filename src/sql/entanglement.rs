@@ -4,12 +4,13 @@ use std::sync::LazyLock;
 
 use datafusion::logical_expr::{AggregateUDF, Documentation};
 
-use super::summary_accumulator::{Output, SummaryAggregate};
+use super::summary_accumulator::SummaryAggregate;
 use super::{DOC_SECTION, FEATURES_ARGUMENT, OPTIONS_ARGUMENT};
+use crate::reduce::Reduction;
 
 /// The `entanglement` aggregate.
 pub fn entanglement_udaf() -> AggregateUDF {
-    SummaryAggregate::udaf("entanglement", Output::Entanglement, documentation)
+    SummaryAggregate::udaf("entanglement", Reduction::Entanglement, documentation)
 }
 
 fn documentation() -> &'static Documentation {

@@ -5,12 +5,13 @@ use std::sync::LazyLock;
 
 use datafusion::logical_expr::{AggregateUDF, Documentation};
 
-use super::summary_accumulator::{Output, SummaryAggregate};
+use super::summary_accumulator::SummaryAggregate;
 use super::{DOC_SECTION, FEATURES_ARGUMENT, OPTIONS_ARGUMENT};
+use crate::reduce::Reduction;
 
 /// The `entanglement_profile` aggregate.
 pub fn entanglement_profile_udaf() -> AggregateUDF {
-    SummaryAggregate::udaf("entanglement_profile", Output::Profile, documentation)
+    SummaryAggregate::udaf("entanglement_profile", Reduction::Profile, documentation)
 }
 
 fn documentation() -> &'static Documentation {

@@ -4,12 +4,13 @@ use std::sync::LazyLock;
 
 use datafusion::logical_expr::{AggregateUDF, Documentation};
 
-use super::summary_accumulator::{Output, SummaryAggregate};
+use super::summary_accumulator::SummaryAggregate;
 use super::{DOC_SECTION, FEATURES_ARGUMENT};
+use crate::reduce::Reduction;
 
 /// The `feature_order` aggregate.
 pub fn feature_order_udaf() -> AggregateUDF {
-    SummaryAggregate::udaf("feature_order", Output::Order, documentation)
+    SummaryAggregate::udaf("feature_order", Reduction::Order, documentation)
 }
 
 fn documentation() -> &'static Documentation {

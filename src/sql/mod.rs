@@ -17,7 +17,6 @@
 mod entanglement;
 mod entanglement_profile;
 mod feature_order;
-mod options;
 mod permute;
 mod rearrange;
 mod summary_accumulator;
@@ -28,10 +27,10 @@ use std::sync::Arc;
 use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::{DocSection, Expr, lit};
 
+pub use crate::options::{EntangleOptions, FunctionOptions, OptionKeys};
 pub use entanglement::entanglement_udaf;
 pub use entanglement_profile::entanglement_profile_udaf;
 pub use feature_order::feature_order_udaf;
-pub use options::{OptionKeys, SqlOptions};
 pub use permute::permute_udf;
 pub use rearrange::Rearrange;
 pub use surrogate_entanglement::surrogate_entanglement_udaf;

@@ -20,10 +20,10 @@ use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
 
 use super::DOC_SECTION;
 use super::feature_order::feature_order_udaf;
-use super::options::{OptionKeys, SqlOptions};
 use super::permute::permute_udf;
-use super::summary_accumulator::single_list;
 use crate::io::{FeatureSelection, ResolvedFeatures, resolve_features};
+use crate::options::{FunctionOptions, OptionKeys};
+use crate::reduce::single_list;
 
 const NAME: &str = "rearrange";
 
@@ -66,9 +66,10 @@ impl TableFunctionImpl for Rearrange {
         let source = string_argument(&exprs[0], 1, "source")?;
         let options = match exprs.get(1) {
             Some(e) => {
-                SqlOptions::parse(&string_argument(e, 2, "options")?, NAME, OptionKeys::Table)?
+                FunctionOptions::parse(&string_argument(e, 2, "options")?, NAME, OptionKeys::Table)
+                    .map_err(|e| DataFusionError::Plan(e.to_string()))?
             }
-            None => SqlOptions::default(),
+            None => FunctionOptions::default(),
         };
         let state = session_state(args.session())?;
         // Planning is synchronous here; the order needs a query. Run it on
@@ -122,7 +123,7 @@ async fn source_frame(ctx: &SessionContext, source: &str) -> Result<DataFrame> {
 async fn rearranged_view(
     state: SessionState,
     source: &str,
-    options: &SqlOptions,
+    options: &FunctionOptions,
 ) -> Result<Arc<dyn TableProvider>> {
     let ctx = SessionContext::new_with_state(state);
     let frame = source_frame(&ctx, source).await?;
@@ -194,7 +195,7 @@ fn quoted(name: &str) -> String {
 }
 
 /// The options `feature_order` takes, from the table function's.
-fn order_options(options: &SqlOptions) -> String {
+fn order_options(options: &FunctionOptions) -> String {
     let p = &options.profile;
     let mut parts = vec![format!("seed={}", p.seed)];
     if let Some(shape) = &p.shape {

@@ -5,12 +5,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, ListArray, StructArray,
-};
-use arrow::buffer::OffsetBuffer;
-use arrow::compute::filter;
-use arrow::datatypes::{DataType, Field, FieldRef, Fields};
+use arrow::array::{ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
@@ -18,76 +14,44 @@ use datafusion::logical_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
 };
 
-use crate::analysis::Analysis;
-use crate::io::{
-    FeatureBlock, batch_labels, feature_columns, is_numeric_list, is_numeric_struct,
-    rows_without_nulls,
-};
-use crate::profile::{Profile, surrogate_profile};
-use crate::sql::options::{OptionKeys, SqlOptions, error_message};
-use crate::summary::RowSummary;
-use crate::tree::{CanonicalTree, Grid};
+use crate::io::{is_numeric_list, is_numeric_struct};
+use crate::options::FunctionOptions;
+use crate::reduce::{Reduction, SummaryReducer};
 
-/// What an aggregate returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Output {
-    /// `entanglement`: the mean entropy over levels.
-    Entanglement,
-    /// `entanglement_profile`: one struct per partition.
-    Profile,
-    /// `surrogate_entanglement`: the mean over levels of the mean cut.
-    Surrogate,
-    /// `feature_order`: the arrangement.
-    Order,
+/// 1-based position of a function's options argument.
+fn options_position(output: Reduction) -> usize {
+    if output.labeled() { 3 } else { 2 }
 }
 
-impl Output {
-    /// Whether the function takes a label argument (second).
-    fn labeled(self) -> bool {
-        matches!(self, Output::Entanglement | Output::Profile)
-    }
-
-    fn keys(self) -> OptionKeys {
-        if self.labeled() {
-            OptionKeys::Profile
-        } else {
-            OptionKeys::Surrogate
+/// The options of an aggregate: the string literal at argument `position`
+/// (1-based, for errors), or the defaults when the call has no such argument.
+fn options_argument(
+    args: &AccumulatorArgs,
+    function: &str,
+    output: Reduction,
+) -> Result<FunctionOptions> {
+    let position = options_position(output);
+    match args.exprs.get(position - 1) {
+        None => Ok(FunctionOptions::default()),
+        Some(expr) => {
+            let literal = expr
+                .downcast_ref::<datafusion::physical_expr::expressions::Literal>()
+                .map(|l| l.value());
+            match literal.map(ScalarValue::try_as_str) {
+                Some(Some(Some(text))) => FunctionOptions::parse(text, function, output.keys())
+                    .map_err(|e| DataFusionError::Plan(e.to_string())),
+                _ => Err(DataFusionError::Plan(format!(
+                    "{function}: argument {position} (options) must be a string literal such as 'shape=8x8, levels=1..3', got {expr}"
+                ))),
+            }
         }
     }
-
-    /// 1-based position of the options argument.
-    fn options_position(self) -> usize {
-        if self.labeled() { 3 } else { 2 }
-    }
-
-    pub(crate) fn return_type(self) -> DataType {
-        match self {
-            Output::Entanglement | Output::Surrogate => DataType::Float64,
-            Output::Profile => DataType::List(Arc::new(Field::new(
-                "item",
-                DataType::Struct(profile_fields()),
-                true,
-            ))),
-            Output::Order => DataType::List(Arc::new(Field::new("item", DataType::Int32, true))),
-        }
-    }
-}
-
-/// `STRUCT<level INT, chunk INT, size BIGINT, entropy DOUBLE, geometric DOUBLE>`.
-fn profile_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("level", DataType::Int32, false),
-        Field::new("chunk", DataType::Int32, false),
-        Field::new("size", DataType::Int64, false),
-        Field::new("entropy", DataType::Float64, false),
-        Field::new("geometric", DataType::Float64, false),
-    ])
 }
 
 /// Checks argument types at planning time; errors name the argument.
 fn check_argument_types(
     function: &str,
-    output: Output,
+    output: Reduction,
     types: &[DataType],
 ) -> Result<Vec<DataType>> {
     let (least, most) = if output.labeled() { (2, 3) } else { (1, 2) };
@@ -124,7 +88,7 @@ fn check_argument_types(
             )));
         }
     }
-    let options = output.options_position() - 1;
+    let options = options_position(output) - 1;
     if let Some(t) = types.get(options)
         && !matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
     {
@@ -150,7 +114,7 @@ fn state_fields(args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
 #[derive(Debug)]
 pub(crate) struct SummaryAggregate {
     name: &'static str,
-    output: Output,
+    output: Reduction,
     signature: Signature,
     documentation: fn() -> &'static Documentation,
 }
@@ -171,7 +135,7 @@ impl std::hash::Hash for SummaryAggregate {
 impl SummaryAggregate {
     pub(crate) fn udaf(
         name: &'static str,
-        output: Output,
+        output: Reduction,
         documentation: fn() -> &'static Documentation,
     ) -> AggregateUDF {
         AggregateUDF::from(SummaryAggregate {
@@ -220,201 +184,56 @@ impl AggregateUDFImpl for SummaryAggregate {
 /// Folds rows into a summary and evaluates one aggregate.
 #[derive(Debug)]
 pub(crate) struct SummaryAccumulator {
-    function: &'static str,
-    output: Output,
-    options: SqlOptions,
-    /// Names of the features and label arguments, for errors.
-    features: String,
-    label: Option<String>,
-    summary: RowSummary,
+    reducer: SummaryReducer,
 }
 
 impl SummaryAccumulator {
     pub(crate) fn new(
         function: &'static str,
-        output: Output,
+        output: Reduction,
         args: AccumulatorArgs,
     ) -> Result<Self> {
-        let options = SqlOptions::from_argument(
-            args.exprs,
-            output.options_position(),
-            function,
-            output.keys(),
-        )?;
+        let options = options_argument(&args, function, output)?;
         let features = args.expr_fields[0].name().clone();
         let label = (output.labeled() && !args.expr_fields[1].data_type().is_null())
             .then(|| args.expr_fields[1].name().clone());
-        // Surrogates and orders use co-moments only: keep no sample.
-        let max_samples = if output.labeled() {
-            options.profile.max_samples
-        } else {
-            0
-        };
-        let summary = RowSummary::new(max_samples, options.profile.seed, label.is_some());
         Ok(SummaryAccumulator {
-            function,
-            output,
-            options,
-            features,
-            label,
-            summary,
+            reducer: SummaryReducer::new(function, output, options, features, label),
         })
     }
 
     fn error(&self, e: crate::Error) -> DataFusionError {
-        DataFusionError::Execution(error_message(self.function, e))
+        DataFusionError::Execution(self.reducer.error(e).to_string())
     }
-
-    /// The tree and levels for `n` features, checked against the options.
-    fn tree(&self, n: usize) -> crate::Result<(CanonicalTree, Vec<usize>)> {
-        let tree = CanonicalTree::new(Grid::for_features(
-            n,
-            self.options.profile.shape.as_deref(),
-        )?);
-        let levels = self.options.profile.levels_for(&tree)?;
-        Ok((tree, levels))
-    }
-
-    fn add(&mut self, values: &[ArrayRef]) -> crate::Result<()> {
-        let mut features = values[0].clone();
-        let mut labels = self.label.as_ref().map(|_| values[1].clone());
-        if self.options.skip_null_rows {
-            let (batch, resolved) = feature_columns(&features, &self.features)?;
-            let keep = rows_without_nulls(&batch, &resolved);
-            if keep.true_count() < features.len() {
-                let drop_rows = |a: &ArrayRef| {
-                    filter(a, &keep)
-                        .map_err(|e| crate::Error::column(&self.features, e.to_string()))
-                };
-                features = drop_rows(&features)?;
-                labels = labels.as_ref().map(drop_rows).transpose()?;
-            }
-        }
-        if features.is_empty() {
-            return Ok(());
-        }
-        let first_row = self.summary.rows();
-        let block = FeatureBlock::from_array(&features, &self.features, first_row)?;
-        if let Some(Err(e)) = self
-            .summary
-            .features()
-            .is_none()
-            .then(|| self.tree(block.width()))
-        {
-            return Err(e);
-        }
-        let keys = match (&self.label, &labels) {
-            (Some(name), Some(array)) => Some(batch_labels(name, array, first_row)?),
-            _ => None,
-        };
-        let label = self.label.clone().unwrap_or_default();
-        self.summary.add(
-            &block,
-            &self.features,
-            keys.as_deref().map(|k| (label.as_str(), k)),
-        )
-    }
-
-    fn profile(&self) -> crate::Result<Profile> {
-        let analysis = Analysis::new(&self.summary, self.label.as_deref(), Vec::new())?;
-        analysis.profile(&self.options.profile, None, &|_, _| {})
-    }
-
-    fn result(&self) -> crate::Result<ScalarValue> {
-        if self.summary.rows() == 0 {
-            // An aggregate over no rows is NULL, as in SQL.
-            return Ok(ScalarValue::try_from(&self.output.return_type())
-                .expect("the return types have NULL values"));
-        }
-        Ok(match self.output {
-            Output::Entanglement => ScalarValue::Float64(Some(self.profile()?.mean_entropy)),
-            Output::Profile => profile_value(&self.profile()?),
-            Output::Surrogate | Output::Order => {
-                // Checks rows and features as a profile does.
-                let analysis = Analysis::new(&self.summary, None, Vec::new())?;
-                let (tree, levels) = self.tree(analysis.features())?;
-                if self.output == Output::Surrogate {
-                    let partitions = tree.canonical_partitions(&levels);
-                    let surrogate = surrogate_profile(
-                        analysis.surrogate(None).as_ref(),
-                        &tree,
-                        &partitions,
-                        &levels,
-                    );
-                    ScalarValue::Float64(Some(surrogate.mean))
-                } else {
-                    let order = analysis.arrange(&tree, &levels, self.options.profile.seed);
-                    let order = Int32Array::from_iter_values(order.iter().map(|&i| i as i32));
-                    ScalarValue::List(Arc::new(single_list(Arc::new(order))))
-                }
-            }
-        })
-    }
-}
-
-/// A one-row list array holding `values`.
-pub(crate) fn single_list(values: ArrayRef) -> ListArray {
-    let field = Arc::new(Field::new("item", values.data_type().clone(), true));
-    ListArray::new(
-        field,
-        OffsetBuffer::from_lengths([values.len()]),
-        values,
-        None,
-    )
-}
-
-/// The profile's partitions as a one-row `LIST<STRUCT<…>>`.
-fn profile_value(profile: &Profile) -> ScalarValue {
-    let parts: Vec<(usize, &crate::profile::PartitionProfile)> = profile
-        .levels
-        .iter()
-        .flat_map(|l| l.partitions.iter().map(move |p| (l.level, p)))
-        .collect();
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(Int32Array::from_iter_values(
-            parts.iter().map(|(l, _)| *l as i32),
-        )),
-        Arc::new(Int32Array::from_iter_values(
-            parts.iter().map(|(_, p)| p.chunk as i32),
-        )),
-        Arc::new(Int64Array::from_iter_values(
-            parts.iter().map(|(_, p)| p.size as i64),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            parts.iter().map(|(_, p)| p.entropy),
-        )),
-        Arc::new(Float64Array::from_iter_values(
-            parts.iter().map(|(_, p)| p.geometric),
-        )),
-    ];
-    let structs = StructArray::new(profile_fields(), columns, None);
-    ScalarValue::List(Arc::new(single_list(Arc::new(structs))))
 }
 
 impl Accumulator for SummaryAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.add(values).map_err(|e| self.error(e))
+        self.reducer
+            .add(&values[0], values.get(1))
+            .map_err(|e| self.error(e))
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        self.result().map_err(|e| self.error(e))
+        let value = self.reducer.evaluate().map_err(|e| self.error(e))?;
+        ScalarValue::try_from_array(&value, 0)
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.summary.size()
+        std::mem::size_of_val(self) + self.reducer.summary().size()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![ScalarValue::Binary(Some(self.summary.encode()))])
+        Ok(vec![ScalarValue::Binary(Some(
+            self.reducer.summary().encode(),
+        ))])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let states = states[0].as_binary::<i32>();
         for bytes in states.iter().flatten() {
-            let part = RowSummary::decode(bytes).map_err(|e| self.error(e))?;
-            let label = self.label.clone().unwrap_or_default();
-            self.summary
-                .merge(part, &self.features, &label)
+            self.reducer
+                .merge_encoded(bytes)
                 .map_err(|e| self.error(e))?;
         }
         Ok(())

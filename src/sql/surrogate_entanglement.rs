@@ -4,12 +4,17 @@ use std::sync::LazyLock;
 
 use datafusion::logical_expr::{AggregateUDF, Documentation};
 
-use super::summary_accumulator::{Output, SummaryAggregate};
+use super::summary_accumulator::SummaryAggregate;
 use super::{DOC_SECTION, FEATURES_ARGUMENT};
+use crate::reduce::Reduction;
 
 /// The `surrogate_entanglement` aggregate.
 pub fn surrogate_entanglement_udaf() -> AggregateUDF {
-    SummaryAggregate::udaf("surrogate_entanglement", Output::Surrogate, documentation)
+    SummaryAggregate::udaf(
+        "surrogate_entanglement",
+        Reduction::Surrogate,
+        documentation,
+    )
 }
 
 fn documentation() -> &'static Documentation {

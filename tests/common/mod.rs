@@ -117,3 +117,35 @@ pub fn surrogate_means(profile: &serde_json::Value) -> Vec<f64> {
         .map(|l| l["mean"].as_f64().unwrap())
         .collect()
 }
+
+/// The profile `entangle profile` computes, from the core called as the CLI
+/// calls it (serde_json's default float parsing may be off by one ulp, so
+/// bit-for-bit comparisons read the core's numbers, not the printed JSON).
+pub fn core_profile(
+    path: &str,
+    selection: entangle::io::FeatureSelection,
+    label: Option<&str>,
+    shape: Option<Vec<usize>>,
+) -> entangle::Profile {
+    let options = entangle::ProfileOptions {
+        shape,
+        ..Default::default()
+    };
+    let scanned = entangle::io::scan(
+        &[path.into()],
+        &entangle::io::ScanOptions {
+            selection,
+            label: label.map(str::to_string),
+            max_samples: options.max_samples,
+            seed: options.seed,
+            skip_null_rows: false,
+            weighting: Default::default(),
+        },
+        &|_, _| {},
+    )
+    .unwrap();
+    entangle::analysis::Analysis::new(&scanned.summary, label, vec![])
+        .unwrap()
+        .profile(&options, None, &|_, _| {})
+        .unwrap()
+}
