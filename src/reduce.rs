@@ -143,17 +143,8 @@ impl SummaryReducer {
     pub fn add(&mut self, features: &ArrayRef, labels: Option<&ArrayRef>) -> Result<()> {
         let mut features = features.clone();
         let mut labels = self.label.as_ref().and(labels).cloned();
-        if let (Some(name), Some(l)) = (&self.label, &labels)
-            && l.len() != features.len()
-        {
-            return Err(Error::label(
-                name,
-                format!(
-                    "has {} rows where the features have {}",
-                    l.len(),
-                    features.len()
-                ),
-            ));
+        if let (Some(name), Some(l)) = (&self.label, &labels) {
+            check_label_length(name, l.len(), features.len())?;
         }
         if self.options.skip_null_rows {
             let (batch, resolved) = feature_columns(&features, &self.features)?;
@@ -268,4 +259,14 @@ fn profile_array(profile: &Profile) -> StructArray {
         )),
     ];
     StructArray::new(profile_fields(), columns, None)
+}
+/// A label column must have one value per row of features.
+pub fn check_label_length(label: &str, label_rows: usize, feature_rows: usize) -> Result<()> {
+    if label_rows == feature_rows {
+        return Ok(());
+    }
+    Err(Error::label(
+        label,
+        format!("has {label_rows} rows where the features have {feature_rows}"),
+    ))
 }

@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use super::bridge::{arrow_to_column, polars_dtype, series_to_arrow};
 use crate::options::{EntangleOptions, FunctionOptions};
-use crate::reduce::{Reduction, SummaryReducer};
+use crate::reduce::{Reduction, SummaryReducer, check_label_length};
 use crate::rewrite::{check_permutation, permute_elements};
 
 fn compute_error(e: crate::Error) -> PolarsError {
@@ -171,19 +171,9 @@ fn reduce(
             }
         }
         Some(label) => {
-            if label.len() != features.len() {
-                return Err(fail(
-                    &reducer,
-                    crate::Error::label(
-                        label.name().as_str(),
-                        format!(
-                            "has {} rows where the features have {}",
-                            label.len(),
-                            features.len()
-                        ),
-                    ),
-                ));
-            }
+            // Whole series: `aligned_chunks` pairs only the common length.
+            check_label_length(label.name().as_str(), label.len(), features.len())
+                .map_err(|e| fail(&reducer, e))?;
             let label_chunks = series_to_arrow(label)?;
             for (f, l) in aligned_chunks(&feature_chunks, &label_chunks) {
                 reducer.add(&f, Some(&l)).map_err(|e| fail(&reducer, e))?;
@@ -237,13 +227,10 @@ pub fn permute(features: Expr, order: &[usize]) -> Expr {
                 first_row += chunk.len() as u64;
                 chunks.push(arrow_to_column(&name, &permuted)?);
             }
-            let mut out = chunks
-                .into_iter()
-                .reduce(|mut a, b| {
-                    a.append_owned(b).expect("chunks of one type");
-                    a
-                })
-                .unwrap_or_else(|| Column::new_empty(name.as_str().into(), series.dtype()));
+            let mut out = Column::new_empty(name.as_str().into(), series.dtype());
+            for chunk in chunks {
+                out.append_owned(chunk)?;
+            }
             out.rename(series.name().clone());
             Ok(out)
         },

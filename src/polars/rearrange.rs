@@ -5,7 +5,6 @@ use polars::prelude::*;
 
 use super::expressions::{feature_order, permute};
 use crate::options::EntangleOptions;
-use crate::rewrite::check_permutation;
 
 /// Where a frame's features are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,14 +33,6 @@ pub fn rearrange(
     let features = match layout {
         FeatureLayout::Array(name) => {
             let order = compute_order(frame.clone(), col(name.as_str()), options)?;
-            let width = match schema.get(name.as_str()) {
-                Some(DataType::Array(_, width)) => Some(*width),
-                _ => None,
-            };
-            if let Some(width) = width {
-                check_permutation(&order, width, "feature_order")
-                    .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
-            }
             let rearranged = frame.with_column(permute(col(name.as_str()), &order));
             return Ok((rearranged, order));
         }
