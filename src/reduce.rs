@@ -260,6 +260,7 @@ fn profile_array(profile: &Profile) -> StructArray {
     ];
     StructArray::new(profile_fields(), columns, None)
 }
+
 /// A label column must have one value per row of features.
 pub fn check_label_length(label: &str, label_rows: usize, feature_rows: usize) -> Result<()> {
     if label_rows == feature_rows {

@@ -217,7 +217,7 @@ pub fn permute(features: Expr, order: &[usize]) -> Expr {
             let permute_error =
                 |e: crate::Error| PolarsError::ComputeError(format!("permute: {e}").into());
             let mut first_row = 0u64;
-            let mut chunks = Vec::new();
+            let mut out = Column::new_empty(series.name().clone(), series.dtype());
             for chunk in series_to_arrow(series)? {
                 if let Some(width) = row_width(&chunk) {
                     check_permutation(&order, width, "order").map_err(permute_error)?;
@@ -225,13 +225,8 @@ pub fn permute(features: Expr, order: &[usize]) -> Expr {
                 let permuted =
                     permute_elements(&chunk, &order, &name, first_row).map_err(permute_error)?;
                 first_row += chunk.len() as u64;
-                chunks.push(arrow_to_column(&name, &permuted)?);
+                out.append_owned(arrow_to_column(&name, &permuted)?)?;
             }
-            let mut out = Column::new_empty(name.as_str().into(), series.dtype());
-            for chunk in chunks {
-                out.append_owned(chunk)?;
-            }
-            out.rename(series.name().clone());
             Ok(out)
         },
         |_: &Schema, field: &Field| {
