@@ -8,6 +8,8 @@
 
 pub mod analysis;
 pub mod arrange;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 pub mod error;
 pub mod gram;
 pub mod io;

@@ -1,5 +1,7 @@
 //! The `entangle` command line.
 
+#[cfg(feature = "ballista")]
+mod cluster_command;
 #[cfg(feature = "datafusion")]
 mod sql_command;
 
@@ -47,6 +49,13 @@ enum Command {
     /// and CSV files are queryable by path: SELECT … FROM 'data.parquet'.
     #[cfg(feature = "datafusion")]
     Sql(sql_command::SqlArgs),
+    /// Run an Apache Ballista scheduler with every entangle function
+    /// registered (`entangle sql --cluster df://HOST:PORT` sends it queries).
+    #[cfg(feature = "ballista")]
+    Scheduler(cluster_command::SchedulerArgs),
+    /// Run an Apache Ballista executor for a scheduler.
+    #[cfg(feature = "ballista")]
+    Executor(cluster_command::ExecutorArgs),
 }
 
 /// Which columns hold the features and the label.
@@ -209,6 +218,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Apply(args) => apply_command(args),
         #[cfg(feature = "datafusion")]
         Command::Sql(args) => sql_command::sql_command(args, emit),
+        #[cfg(feature = "ballista")]
+        Command::Scheduler(args) => cluster_command::scheduler_command(args),
+        #[cfg(feature = "ballista")]
+        Command::Executor(args) => cluster_command::executor_command(args),
     }
 }
 

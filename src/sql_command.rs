@@ -23,6 +23,10 @@ pub struct SqlArgs {
     /// How results are printed.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// Run on an Apache Ballista cluster, df://HOST:PORT (its scheduler),
+    /// instead of in this process.
+    #[arg(long, value_name = "URL")]
+    cluster: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -36,6 +40,20 @@ fn sql_error(e: impl std::fmt::Display) -> Error {
     Error::Data(e.to_string())
 }
 
+/// A failed statement; on a cluster, says which one, and says plainly when
+/// its scheduler cannot be reached (Ballista reports the transport error).
+fn query_error(e: &datafusion::error::DataFusionError, cluster: Option<&str>) -> Error {
+    let message = e.strip_backtrace();
+    match cluster {
+        None => sql_error(message),
+        Some(url) if message.contains("ConnectError") => sql_error(format!(
+            "--cluster {url}: cannot connect to the scheduler (is `entangle scheduler` running \
+             there?): {message}"
+        )),
+        Some(url) => sql_error(format!("on cluster {url}: {message}")),
+    }
+}
+
 /// Runs the statements; each result is printed as it completes.
 pub fn sql_command(args: SqlArgs, emit: impl Fn(&str) -> Result<()>) -> Result<()> {
     let text = match (&args.query, &args.file) {
@@ -43,32 +61,59 @@ pub fn sql_command(args: SqlArgs, emit: impl Fn(&str) -> Result<()>) -> Result<(
         (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?,
         (None, None) => unreachable!("clap requires one"),
     };
-    let runtime = tokio::runtime::Runtime::new().map_err(sql_error)?;
-    runtime.block_on(async {
-        // information_schema.routines lists the functions with their documentation.
-        let config = SessionConfig::new().with_information_schema(true);
-        let ctx = SessionContext::new_with_config(config).enable_url_table();
-        entangle::sql::register_all(&ctx);
+    runtime()?.block_on(async {
+        let ctx = match &args.cluster {
+            Some(url) => cluster_context(url).await?,
+            None => {
+                // information_schema.routines lists the functions with their documentation.
+                let config = SessionConfig::new().with_information_schema(true);
+                let ctx = SessionContext::new_with_config(config).enable_url_table();
+                entangle::sql::register_all(&ctx);
+                ctx
+            }
+        };
         let statements = DFParser::parse_sql(&text).map_err(sql_error)?;
         for statement in statements {
             let plan = ctx
                 .state()
                 .statement_to_plan(statement)
                 .await
-                .map_err(|e| sql_error(e.strip_backtrace()))?;
+                .map_err(|e| query_error(&e, args.cluster.as_deref()))?;
             let frame = ctx
                 .execute_logical_plan(plan)
                 .await
-                .map_err(|e| sql_error(e.strip_backtrace()))?;
+                .map_err(|e| query_error(&e, args.cluster.as_deref()))?;
             let schema = std::sync::Arc::new(frame.schema().as_arrow().clone());
             let batches = frame
                 .collect()
                 .await
-                .map_err(|e| sql_error(e.strip_backtrace()))?;
+                .map_err(|e| query_error(&e, args.cluster.as_deref()))?;
             emit(&render(schema, &batches, args.format)?)?;
         }
         Ok(())
     })
+}
+
+#[cfg(feature = "ballista")]
+use entangle::cluster::cluster_context;
+
+#[cfg(not(feature = "ballista"))]
+async fn cluster_context(url: &str) -> Result<SessionContext> {
+    Err(Error::Data(format!(
+        "--cluster {url}: this entangle was built without the `ballista` feature \
+         (cargo install entangle --features ballista)"
+    )))
+}
+
+/// The runtime of `sql`, `scheduler` and `executor`. Deep plans are decoded
+/// recursively on the cluster's side, hence the larger stacks (as Ballista's
+/// own binaries use).
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(32 * 1024 * 1024)
+        .build()
+        .map_err(sql_error)
 }
 
 fn render(schema: SchemaRef, batches: &[RecordBatch], format: Format) -> Result<String> {

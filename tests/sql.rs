@@ -8,55 +8,12 @@
 
 mod common;
 
-use std::path::Path;
-
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{Float64Type, Int32Type};
-use datafusion::prelude::{SessionConfig, SessionContext};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use common::{core_profile, entangle_err, entangle_ok, path_str, write_parquet};
-
-const IMAGES: &str = "sample_data/images_2d.parquet";
-
-fn read_parquet(path: &Path) -> Vec<RecordBatch> {
-    ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap())
-        .unwrap()
-        .build()
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
-/// The sample images split unevenly over three files (several row groups each).
-fn split_images(dir: &Path) {
-    let all = arrow::compute::concat_batches(
-        &read_parquet(Path::new(IMAGES))[0].schema(),
-        &read_parquet(Path::new(IMAGES)),
-    )
-    .unwrap();
-    for (name, lo, hi) in [("a", 0, 137), ("b", 137, 712), ("c", 712, 1000)] {
-        write_parquet(
-            &dir.join(format!("{name}.parquet")),
-            &all.slice(lo, hi - lo),
-            100,
-        );
-    }
-}
-
-fn query(partitions: usize, dir: &Path, sql: &str) -> Vec<RecordBatch> {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let ctx = SessionContext::new_with_config(
-            SessionConfig::new().with_target_partitions(partitions),
-        );
-        entangle::sql::register_all(&ctx);
-        ctx.register_parquet("images", path_str(dir), Default::default())
-            .await
-            .unwrap();
-        ctx.sql(sql).await.unwrap().collect().await.unwrap()
-    })
-}
+use common::{
+    IMAGES, core_profile, entangle_err, entangle_ok, path_str, query, read_parquet, split_images,
+};
 
 fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&entangle_ok(args)).unwrap()

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
 use arrow::datatypes::{Field, Schema};
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::file::properties::WriterProperties;
 
 /// Writes a batch as Parquet with the given row-group size.
@@ -22,6 +23,61 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch, row_group_rows: usize) {
         ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), Some(props)).unwrap();
     writer.write(batch).unwrap();
     writer.close().unwrap();
+}
+
+/// Every batch of a Parquet file.
+pub fn read_parquet(path: &Path) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
+        .unwrap()
+        .build()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The 2D sample: 1000 images of 16×16 pixels (array column `pixels`) with
+/// a binary label `bright_blob`.
+pub const IMAGES: &str = "sample_data/images_2d.parquet";
+
+/// The sample images split unevenly over three files (several row groups each).
+pub fn split_images(dir: &Path) {
+    let batches = read_parquet(Path::new(IMAGES));
+    let all = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+    for (name, lo, hi) in [("a", 0, 137), ("b", 137, 712), ("c", 712, 1000)] {
+        write_parquet(
+            &dir.join(format!("{name}.parquet")),
+            &all.slice(lo, hi - lo),
+            100,
+        );
+    }
+}
+
+/// Registers the Parquet files in `dir` as table `images` in `ctx` and runs `sql`.
+#[cfg(feature = "datafusion")]
+pub async fn collect_on(
+    ctx: &datafusion::prelude::SessionContext,
+    dir: &Path,
+    sql: &str,
+) -> Vec<RecordBatch> {
+    ctx.register_parquet("images", path_str(dir), Default::default())
+        .await
+        .unwrap();
+    ctx.sql(sql).await.unwrap().collect().await.unwrap()
+}
+
+/// `sql` over the Parquet files in `dir` (table `images`), in process, with
+/// the given number of target partitions.
+#[cfg(feature = "datafusion")]
+pub fn query(partitions: usize, dir: &Path, sql: &str) -> Vec<RecordBatch> {
+    use datafusion::prelude::{SessionConfig, SessionContext};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ctx = SessionContext::new_with_config(
+            SessionConfig::new().with_target_partitions(partitions),
+        );
+        entangle::sql::register_all(&ctx);
+        collect_on(&ctx, dir, sql).await
+    })
 }
 
 /// A batch from named columns.
