@@ -57,6 +57,14 @@ fn in_process_cluster(runtime: &tokio::runtime::Runtime, executors: usize) -> St
 fn on_cluster(runtime: &tokio::runtime::Runtime, url: &str, dir: &Path, sql: &str) -> RecordBatch {
     let batches = runtime.block_on(async {
         let ctx = cluster_context(url).await.unwrap();
+        // Six scan tasks over the three files: both executors produce
+        // partial states, merged by whichever runs the final stage.
+        ctx.sql("SET datafusion.execution.target_partitions = '6'")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
         collect_on(&ctx, dir, sql).await
     });
     arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap()
