@@ -10,6 +10,8 @@ use datafusion::execution::context::SessionContext;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::DFParser;
 
+#[cfg(feature = "ballista")]
+use entangle::cluster::cluster_context;
 use entangle::error::{Error, Result};
 
 #[derive(Args)]
@@ -94,20 +96,17 @@ pub fn sql_command(args: SqlArgs, emit: impl Fn(&str) -> Result<()>) -> Result<(
     })
 }
 
-#[cfg(feature = "ballista")]
-use entangle::cluster::cluster_context;
-
 #[cfg(not(feature = "ballista"))]
 async fn cluster_context(url: &str) -> Result<SessionContext> {
     Err(Error::Data(format!(
         "--cluster {url}: this entangle was built without the `ballista` feature \
-         (cargo install entangle --features ballista)"
+         (build it with `cargo build --release --features ballista`)"
     )))
 }
 
 /// The runtime of `sql`, `scheduler` and `executor`. Deep plans are decoded
 /// recursively on the cluster's side, hence the larger stacks (as Ballista's
-/// own binaries use).
+/// scheduler binary uses).
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
