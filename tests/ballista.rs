@@ -132,6 +132,16 @@ fn a_cluster_gives_the_in_process_results() {
     let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
     assert_eq!(bits(e(&remote)), bits(e(&local)));
     assert!(e(&local).iter().all(|v| v.is_finite() && *v > 0.0));
+
+    // The table function: its order is computed while the query is planned
+    // (a job of its own on the cluster), then the rewrite runs there too.
+    let sql = "SELECT id, pixels, bright_blob
+               FROM rearrange('images', 'array=pixels, shape=16x16, label=bright_blob')
+               ORDER BY id";
+    let local = in_process(dir.path(), sql);
+    let remote = on_cluster(&runtime, &url, dir.path(), sql);
+    assert_eq!(remote.num_rows(), 1000);
+    assert_eq!(remote.columns(), local.columns(), "rearrange");
 }
 
 /// Child processes killed when the test ends, however it ends.
