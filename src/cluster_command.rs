@@ -11,8 +11,7 @@ use entangle::cluster::{
     run_scheduler,
 };
 use entangle::error::{Error, Result};
-
-use crate::sql_command::runtime;
+use entangle::sql::runtime;
 
 #[derive(Args)]
 pub struct SchedulerArgs {

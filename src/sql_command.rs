@@ -63,7 +63,7 @@ pub fn sql_command(args: SqlArgs, emit: impl Fn(&str) -> Result<()>) -> Result<(
         (None, Some(path)) => std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?,
         (None, None) => unreachable!("clap requires one"),
     };
-    runtime()?.block_on(async {
+    entangle::sql::runtime()?.block_on(async {
         let ctx = match &args.cluster {
             Some(url) => cluster_context(url).await?,
             None => {
@@ -102,17 +102,6 @@ async fn cluster_context(url: &str) -> Result<SessionContext> {
         "--cluster {url}: this entangle was built without the `ballista` feature \
          (build it with `cargo build --release --features ballista`)"
     )))
-}
-
-/// The runtime of `sql`, `scheduler` and `executor`. Deep plans are decoded
-/// recursively on the cluster's side, hence the larger stacks (as Ballista's
-/// scheduler binary uses).
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(32 * 1024 * 1024)
-        .build()
-        .map_err(sql_error)
 }
 
 fn render(schema: SchemaRef, batches: &[RecordBatch], format: Format) -> Result<String> {

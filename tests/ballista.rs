@@ -23,15 +23,6 @@ use common::{
 };
 use entangle::cluster::{cluster_context, session_state};
 
-/// A runtime like the one `entangle sql` uses (plans decode recursively).
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_stack_size(32 * 1024 * 1024)
-        .build()
-        .unwrap()
-}
-
 /// Starts a scheduler and `executors` executors inside `runtime` (they stop
 /// with it) and returns the cluster's URL.
 fn in_process_cluster(runtime: &tokio::runtime::Runtime, executors: usize) -> String {
@@ -79,7 +70,7 @@ fn in_process(dir: &Path, sql: &str) -> RecordBatch {
 fn a_cluster_gives_the_in_process_results() {
     let dir = tempfile::tempdir().unwrap();
     split_images(dir.path());
-    let runtime = runtime();
+    let runtime = entangle::sql::runtime().unwrap();
     let url = in_process_cluster(&runtime, 2);
 
     let sql = "SELECT entanglement(pixels, bright_blob, 'shape=16x16') AS e,

@@ -65,6 +65,18 @@ pub fn register_all(ctx: &SessionContext) {
     ctx.register_udtf("rearrange", Arc::new(Rearrange));
 }
 
+/// The runtime that queries run on: `entangle sql` in process or against a
+/// cluster, and the cluster's scheduler and executors. Deep plans are decoded
+/// recursively on a cluster's side, hence the larger stacks (as Ballista's
+/// scheduler binary uses).
+pub fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(32 * 1024 * 1024)
+        .build()
+        .map_err(|e| crate::error::Error::Data(format!("cannot start the query runtime: {e}")))
+}
+
 /// The documentation of the `rearrange` table function (table functions
 /// carry none in DataFusion's registry).
 pub fn rearrange_documentation() -> &'static datafusion::logical_expr::Documentation {
