@@ -84,6 +84,9 @@ pub struct SummaryReducer {
     features: String,
     label: Option<String>,
     summary: RowSummary,
+    /// Partial states received and not yet merged: they are merged together,
+    /// in an order fixed by their contents, when the summary is next read.
+    pending: Vec<RowSummary>,
 }
 
 impl SummaryReducer {
@@ -110,6 +113,7 @@ impl SummaryReducer {
             features,
             label,
             summary,
+            pending: Vec::new(),
         }
     }
 
@@ -118,14 +122,21 @@ impl SummaryReducer {
         for_function(self.function, e)
     }
 
-    /// Rows folded in so far.
-    pub fn rows(&self) -> u64 {
-        self.summary.rows()
+    /// The summary so far (a partial state to merge elsewhere), with the
+    /// partial states received so far merged in.
+    pub fn summary(&mut self) -> Result<&RowSummary> {
+        if !self.pending.is_empty() {
+            let parts = std::mem::take(&mut self.pending);
+            let label = self.label.clone().unwrap_or_default();
+            self.summary
+                .merge_canonically(parts, &self.features, &label)?;
+        }
+        Ok(&self.summary)
     }
 
-    /// The summary so far (a partial state to merge elsewhere).
-    pub fn summary(&self) -> &RowSummary {
-        &self.summary
+    /// Approximate heap size in bytes, received partial states included.
+    pub fn size(&self) -> usize {
+        self.summary.size() + self.pending.iter().map(RowSummary::size).sum::<usize>()
     }
 
     /// The tree and levels for `n` features, checked against the options.
@@ -177,11 +188,12 @@ impl SummaryReducer {
         )
     }
 
-    /// Merges a partial summary encoded by [`RowSummary::encode`].
+    /// Receives a partial summary encoded by [`RowSummary::encode`]; it is
+    /// merged with the others once all have arrived (see [`Self::summary`]),
+    /// so the result does not depend on the order in which they arrive.
     pub fn merge_encoded(&mut self, bytes: &[u8]) -> Result<()> {
-        let part = RowSummary::decode(bytes)?;
-        let label = self.label.clone().unwrap_or_default();
-        self.summary.merge(part, &self.features, &label)
+        self.pending.push(RowSummary::decode(bytes)?);
+        Ok(())
     }
 
     fn profile(&self) -> Result<Profile> {
@@ -191,8 +203,8 @@ impl SummaryReducer {
 
     /// The result as a one-element array of [`Reduction::return_type`]; null
     /// when no rows were folded in, as a SQL aggregate over no rows.
-    pub fn evaluate(&self) -> Result<ArrayRef> {
-        if self.summary.rows() == 0 {
+    pub fn evaluate(&mut self) -> Result<ArrayRef> {
+        if self.summary()?.rows() == 0 {
             return Ok(new_null_array(&self.reduction.return_type(), 1));
         }
         Ok(match self.reduction {

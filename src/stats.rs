@@ -7,6 +7,7 @@
 
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, ContiguousFwd, Mat, MatRef, Par};
+use std::cmp::Ordering;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
@@ -240,6 +241,35 @@ impl CoMoments {
             self.max[j] = self.max[j].max(other.max[j]);
         }
         self.count = total;
+    }
+
+    /// A total order on co-moments by their contents (count, means, then the
+    /// co-moment matrix, compared by value with `f64::total_cmp`), so that
+    /// partial states can be merged in an order that does not depend on when
+    /// they arrive.
+    pub fn canonical_cmp(&self, other: &CoMoments) -> Ordering {
+        let by_values = |a: &[f64], b: &[f64]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or_else(|| a.len().cmp(&b.len()))
+        };
+        self.count
+            .total_cmp(&other.count)
+            .then_with(|| by_values(&self.mean, &other.mean))
+            .then_with(|| {
+                let columns = self.features().min(other.features());
+                (0..columns)
+                    .map(|j| {
+                        by_values(
+                            self.comoment.col_as_slice(j),
+                            other.comoment.col_as_slice(j),
+                        )
+                    })
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            })
     }
 
     /// Whether feature `j` is constant (min equals max) over the rows seen.

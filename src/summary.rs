@@ -183,6 +183,35 @@ impl RowSummary {
         Ok(())
     }
 
+    /// Merges partial summaries into this one, all of them (this one
+    /// included) in an order fixed by their contents rather than by arrival.
+    /// Chan's update rounds differently in another order, and partitions
+    /// finish in any order: merged this way, the same parts give the same bits
+    /// however they arrive. The samples and labels merge exactly either way;
+    /// only dense parts (those that travel, see [`Self::encode`]) are ordered.
+    pub fn merge_canonically(
+        &mut self,
+        mut parts: Vec<RowSummary>,
+        features: &str,
+        label: &str,
+    ) -> Result<()> {
+        let empty = RowSummary::new(self.sample.capacity(), self.seed, self.labels.is_some())
+            .with_weighting(self.weighting);
+        parts.push(std::mem::replace(self, empty));
+        parts.sort_by(|a, b| {
+            a.rows
+                .cmp(&b.rows)
+                .then_with(|| match (&a.comoments, &b.comoments) {
+                    (Some(a), Some(b)) => a.canonical_cmp(b),
+                    (a, b) => a.is_some().cmp(&b.is_some()),
+                })
+        });
+        for part in parts {
+            self.merge(part, features, label)?;
+        }
+        Ok(())
+    }
+
     /// The sample as a row-major matrix in processing order, and each row's label.
     pub fn sample_matrix(&self) -> (SampleMatrix, Vec<Option<LabelKey>>) {
         let features = self.features().unwrap_or(0);
@@ -332,8 +361,19 @@ mod tests {
     use std::sync::Arc;
 
     fn block(rows: std::ops::Range<usize>, width: usize) -> FeatureBlock {
+        block_of(rows, width, |r, j| {
+            ((r * 7 + j * 3) % 11) as f64 * 0.5 + r as f64
+        })
+    }
+
+    /// Rows × `width` features with value `value(row, feature)`.
+    fn block_of(
+        rows: std::ops::Range<usize>,
+        width: usize,
+        value: impl Fn(usize, usize) -> f64 + Copy,
+    ) -> FeatureBlock {
         let values: Vec<f64> = rows
-            .flat_map(|r| (0..width).map(move |j| ((r * 7 + j * 3) % 11) as f64 * 0.5 + r as f64))
+            .flat_map(|r| (0..width).map(move |j| value(r, j)))
             .collect();
         let list: ArrayRef = Arc::new(FixedSizeListArray::new(
             Arc::new(Field::new("item", DataType::Float64, false)),
@@ -378,6 +418,65 @@ mod tests {
             for j in 0..4 {
                 assert!((wa[(i, j)] - wb[(i, j)]).abs() < 1e-12);
             }
+        }
+    }
+
+    /// One co-moments-only summary of 5 features per range of rows, with
+    /// values whose merges round.
+    fn rounding_parts(ranges: &[std::ops::Range<usize>]) -> Vec<RowSummary> {
+        let value = |r: usize, j: usize| (r as f64 * 0.37 + j as f64 * 1.3).sin() * 10.0 + 3.1;
+        ranges
+            .iter()
+            .map(|range| {
+                let mut part = RowSummary::new(0, 0, false);
+                part.add(&block_of(range.clone(), 5, value), "x", None)
+                    .unwrap();
+                part
+            })
+            .collect()
+    }
+
+    fn weight_bits(summary: &RowSummary) -> Vec<u64> {
+        let w = summary.comoments().unwrap().correlation_weights();
+        let n = w.nrows();
+        (0..n * n).map(|k| w[(k % n, k / n)].to_bits()).collect()
+    }
+
+    #[test]
+    fn parts_merged_canonically_give_the_same_bits_in_any_order() {
+        let parts = rounding_parts(&[0..7, 7..20, 20..23, 23..40]);
+        let mut orders: Vec<Vec<usize>> = (0..4)
+            .map(|r| (0..4).map(|i| (i + r) % 4).collect())
+            .collect();
+        orders.extend(
+            orders
+                .clone()
+                .into_iter()
+                .map(|o| o.into_iter().rev().collect()),
+        );
+        let mut in_arrival_order = std::collections::BTreeSet::new();
+        let mut canonical = std::collections::BTreeSet::new();
+        for order in &orders {
+            let mut merged = RowSummary::new(0, 0, false);
+            for &p in order {
+                merged.merge(parts[p].clone(), "x", "").unwrap();
+            }
+            in_arrival_order.insert(weight_bits(&merged));
+            // Starting from a part of its own, as an accumulator that also
+            // folded rows in would.
+            let mut merged = parts[order[0]].clone();
+            let rest = order[1..].iter().map(|&p| parts[p].clone()).collect();
+            merged.merge_canonically(rest, "x", "").unwrap();
+            assert_eq!(merged.rows(), 40);
+            canonical.insert(weight_bits(&merged));
+        }
+        // The test means something: arrival order does change the bits.
+        assert!(in_arrival_order.len() > 1);
+        assert_eq!(canonical.len(), 1);
+        let whole = rounding_parts(std::slice::from_ref(&(0..40))).remove(0);
+        let (a, b) = (weight_bits(&whole), canonical.first().unwrap().clone());
+        for (a, b) in a.iter().zip(&b) {
+            assert!((f64::from_bits(*a) - f64::from_bits(*b)).abs() < 1e-12);
         }
     }
 

@@ -17,6 +17,7 @@ use datafusion::logical_expr::{
 use crate::io::{is_numeric_list, is_numeric_struct};
 use crate::options::FunctionOptions;
 use crate::reduce::{Reduction, SummaryReducer};
+use crate::summary::RowSummary;
 
 /// 1-based position of a function's options argument.
 fn options_position(output: Reduction) -> usize {
@@ -220,13 +221,13 @@ impl Accumulator for SummaryAccumulator {
     }
 
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.reducer.summary().size()
+        std::mem::size_of_val(self) + self.reducer.size()
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![ScalarValue::Binary(Some(
-            self.reducer.summary().encode(),
-        ))])
+        let encoded = self.reducer.summary().map(RowSummary::encode);
+        let encoded = encoded.map_err(|e| self.error(e))?;
+        Ok(vec![ScalarValue::Binary(Some(encoded))])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
