@@ -77,10 +77,7 @@ impl TableFunctionImpl for Rearrange {
         std::thread::scope(|scope| {
             scope
                 .spawn(|| {
-                    tokio::runtime::Builder::new_multi_thread()
-                        .worker_threads(2)
-                        .enable_all()
-                        .build()
+                    super::runtime()
                         .map_err(plan_error)?
                         .block_on(rearranged_view(state, &source, &options))
                 })
