@@ -417,17 +417,14 @@ fn sample_data_arrangement_beats_natural_order_and_lowers_entanglement() {
         args.extend(&selection);
         let natural_profile: Value = serde_json::from_str(&entangle_ok(&args)).unwrap();
         // The arranged order cuts no more than the natural order at any level
-        // in 1D; in 2D it stays within 0.5% of it (measured: level 1 below
-        // natural, levels 2 and 3 0.2% and 0.03% above; issue #3 asks for
-        // "no higher", which the partitioner does not reach yet on the images).
-        let tolerance = if name == "signals_1d" { 1e-9 } else { 5e-3 };
+        // (up to round-off).
         let (after, nat) = (
             surrogate_means(&v["after"]),
             surrogate_means(&natural_profile),
         );
         for (level, (a, n)) in after.iter().zip(&nat).enumerate() {
             assert!(
-                *a <= n * (1.0 + tolerance),
+                *a <= n * (1.0 + 1e-9),
                 "{name} level {}: arranged surrogate {a} > natural {n}",
                 level + 1
             );
