@@ -509,25 +509,15 @@ impl<'w> KWaySplit<'w> {
     /// pair, and keep the best prefix of the sequence, which climbs out of the
     /// local minima the greedy passes stop in.
     fn kernighan_lin(&mut self) {
-        let n = self.ids.len();
         for _ in 0..MAX_PASSES {
-            let mut locked = vec![false; n];
-            let (mut total, mut best_total, mut best_len) = (0.0, 1e-12, 0);
-            let mut moves = Vec::new();
-            for _ in 0..KL_MOVES.min(n / 2) {
-                let Some((gain, x, y)) = self.best_unlocked_swap(&locked) else {
-                    break;
-                };
-                self.swap(x, y);
-                locked[x] = true;
-                locked[y] = true;
-                moves.push((x, y));
-                total += gain;
+            let (mut best_total, mut best_len, mut len) = (1e-12, 0, 0);
+            let moves = self.locked_swaps(KL_MOVES, |_, total| {
+                len += 1;
                 if total > best_total {
                     best_total = total;
-                    best_len = moves.len();
+                    best_len = len;
                 }
-            }
+            });
             for &(x, y) in moves[best_len..].iter().rev() {
                 self.swap(x, y);
             }
@@ -537,29 +527,45 @@ impl<'w> KWaySplit<'w> {
         }
     }
 
-    /// The splits met along one Kernighan–Lin sequence from this one (the
-    /// best swap each time, even when it loses, each member moved once) within
-    /// LOOKAHEAD_MOVES moves that cut at most LOOKAHEAD_SLACK (relative)
-    /// more: the local minima next to this one, which a lower level may
-    /// prefer.
-    fn nearby_splits(mut self) -> Vec<Vec<Vec<usize>>> {
+    /// One Kernighan–Lin sequence of at most `moves` swaps: the best swap
+    /// each time, even when it loses, each member moved once. `after_each`
+    /// sees the split and the total gain so far after every swap; returns the
+    /// swaps made.
+    fn locked_swaps(
+        &mut self,
+        moves: usize,
+        mut after_each: impl FnMut(&Self, f64),
+    ) -> Vec<(usize, usize)> {
         let n = self.ids.len();
-        let allowed = LOOKAHEAD_SLACK * self.cut();
         let mut locked = vec![false; n];
-        let mut loss = 0.0;
-        let mut nearby = Vec::new();
-        for _ in 0..LOOKAHEAD_MOVES.min(n / 2) {
+        let mut total = 0.0;
+        let mut made = Vec::new();
+        for _ in 0..moves.min(n / 2) {
             let Some((gain, x, y)) = self.best_unlocked_swap(&locked) else {
                 break;
             };
             self.swap(x, y);
             locked[x] = true;
             locked[y] = true;
-            loss -= gain;
-            if loss <= allowed {
-                nearby.push(self.groups());
-            }
+            made.push((x, y));
+            total += gain;
+            after_each(self, total);
         }
+        made
+    }
+
+    /// The splits met along one Kernighan–Lin sequence from this one within
+    /// LOOKAHEAD_MOVES swaps that cut at most LOOKAHEAD_SLACK (relative)
+    /// more: the local minima next to this one, which a lower level may
+    /// prefer.
+    fn nearby_splits(mut self) -> Vec<Vec<Vec<usize>>> {
+        let allowed = LOOKAHEAD_SLACK * self.cut();
+        let mut nearby = Vec::new();
+        self.locked_swaps(LOOKAHEAD_MOVES, |split, total| {
+            if -total <= allowed {
+                nearby.push(split.groups());
+            }
+        });
         nearby
     }
 
