@@ -72,12 +72,7 @@ pub(crate) fn arrange_leaves(
     // least at level 1 can cut more further down (grid-like data: a split a
     // few features off the natural one). So its near neighbours are completed
     // too, and the lowest objective over all levels wins (ties: the first).
-    let sizes: Vec<usize> = root
-        .children
-        .iter()
-        .map(|&c| tree.nodes()[c].size())
-        .collect();
-    let split = split_exact(w, &(0..n).collect::<Vec<_>>(), &sizes, seed);
+    let split = split_exact(w, &(0..n).collect::<Vec<_>>(), &tree.child_sizes(0), seed);
     let mut root_splits = vec![split.clone()];
     if n <= LOOKAHEAD_MAX_FEATURES {
         root_splits.extend(KWaySplit::new(w, &split).nearby_splits());
@@ -123,12 +118,7 @@ fn split_top_down(
         out[info.leaves.start] = features[0];
         return;
     }
-    let sizes: Vec<usize> = info
-        .children
-        .iter()
-        .map(|&c| tree.nodes()[c].size())
-        .collect();
-    let groups = split_exact(w, &features, &sizes, seed ^ node as u64);
+    let groups = split_exact(w, &features, &tree.child_sizes(node), seed ^ node as u64);
     for (&child, group) in info.children.iter().zip(groups) {
         split_top_down(w, tree, child, group, seed, out);
     }

@@ -77,11 +77,7 @@ fn place(cx: &Context<'_>, node: usize, features: Vec<usize>) -> Vec<(usize, usi
     if info.size() <= cx.dense_below {
         return place_densely(cx, node, &features);
     }
-    let sizes: Vec<usize> = info
-        .children
-        .iter()
-        .map(|&c| cx.tree.nodes()[c].size())
-        .collect();
+    let sizes = cx.tree.child_sizes(node);
     let groups = split_children(cx.graph, &features, &sizes, cx.seed ^ node as u64);
     let placed: Vec<Vec<(usize, usize)>> = info
         .children

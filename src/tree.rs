@@ -198,6 +198,15 @@ impl CanonicalTree {
         &self.nodes
     }
 
+    /// Sizes of a node's children, in order: the group sizes its split must have.
+    pub fn child_sizes(&self, node: usize) -> Vec<usize> {
+        self.nodes[node]
+            .children
+            .iter()
+            .map(|&c| self.nodes[c].size())
+            .collect()
+    }
+
     /// Number of features.
     pub fn len(&self) -> usize {
         self.leaf_order.len()
