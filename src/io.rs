@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::labels::{LabelKey, OrderedF64};
 use crate::neighbours::{FeatureColumns, Weighting};
 use crate::sample::value_hash;
-use crate::stats::CoMoments;
+use crate::stats::DenseMoments;
 use crate::summary::RowSummary;
 
 /// Rows per record batch read.
@@ -597,7 +597,7 @@ impl FeatureBlock {
 
     /// Adds the block's rows to `stats`, reading the values in place when the
     /// layout allows (wide columns, or list rows stored back to back).
-    pub fn add_to(&self, stats: &mut CoMoments, par: Par) {
+    pub fn add_to(&self, stats: &mut DenseMoments, par: Par) {
         match self {
             FeatureBlock::Wide(cols) => {
                 let columns: Vec<&[f64]> = cols.iter().map(|c| c.values().as_ref()).collect();

@@ -11,6 +11,7 @@ pub mod arrange;
 #[cfg(feature = "ballista")]
 pub mod cluster;
 pub mod error;
+pub mod exact_moments;
 pub mod gram;
 pub mod io;
 pub mod labels;

@@ -84,9 +84,6 @@ pub struct SummaryReducer {
     features: String,
     label: Option<String>,
     summary: RowSummary,
-    /// Partial states received and not yet merged: they are merged together,
-    /// in an order fixed by their contents, when the summary is next read.
-    pending: Vec<RowSummary>,
 }
 
 impl SummaryReducer {
@@ -105,7 +102,12 @@ impl SummaryReducer {
         } else {
             0
         };
-        let summary = RowSummary::new(max_samples, options.profile.seed, label.is_some());
+        let mut summary = RowSummary::new(max_samples, options.profile.seed, label.is_some());
+        if !reduction.labeled() {
+            // Their results come from the co-moments, which must not depend
+            // on how the engine splits and merges the rows.
+            summary = summary.with_exact_moments();
+        }
         SummaryReducer {
             function,
             reduction,
@@ -113,7 +115,6 @@ impl SummaryReducer {
             features,
             label,
             summary,
-            pending: Vec::new(),
         }
     }
 
@@ -122,21 +123,14 @@ impl SummaryReducer {
         for_function(self.function, e)
     }
 
-    /// The summary so far (a partial state to merge elsewhere), with the
-    /// partial states received so far merged in.
-    pub fn summary(&mut self) -> Result<&RowSummary> {
-        if !self.pending.is_empty() {
-            let parts = std::mem::take(&mut self.pending);
-            let label = self.label.clone().unwrap_or_default();
-            self.summary
-                .merge_canonically(parts, &self.features, &label)?;
-        }
-        Ok(&self.summary)
+    /// The summary so far (a partial state to merge elsewhere).
+    pub fn summary(&self) -> &RowSummary {
+        &self.summary
     }
 
-    /// Approximate heap size in bytes, received partial states included.
+    /// Approximate heap size in bytes.
     pub fn size(&self) -> usize {
-        self.summary.size() + self.pending.iter().map(RowSummary::size).sum::<usize>()
+        self.summary.size()
     }
 
     /// The tree and levels for `n` features, checked against the options.
@@ -188,12 +182,11 @@ impl SummaryReducer {
         )
     }
 
-    /// Receives a partial summary encoded by [`RowSummary::encode`]; it is
-    /// merged with the others once all have arrived (see [`Self::summary`]),
-    /// so the result does not depend on the order in which they arrive.
+    /// Merges a partial summary encoded by [`RowSummary::encode`].
     pub fn merge_encoded(&mut self, bytes: &[u8]) -> Result<()> {
-        self.pending.push(RowSummary::decode(bytes)?);
-        Ok(())
+        let part = RowSummary::decode(bytes)?;
+        let label = self.label.clone().unwrap_or_default();
+        self.summary.merge(part, &self.features, &label)
     }
 
     fn profile(&self) -> Result<Profile> {
@@ -203,8 +196,8 @@ impl SummaryReducer {
 
     /// The result as a one-element array of [`Reduction::return_type`]; null
     /// when no rows were folded in, as a SQL aggregate over no rows.
-    pub fn evaluate(&mut self) -> Result<ArrayRef> {
-        if self.summary()?.rows() == 0 {
+    pub fn evaluate(&self) -> Result<ArrayRef> {
+        if self.summary.rows() == 0 {
             return Ok(new_null_array(&self.reduction.return_type(), 1));
         }
         Ok(match self.reduction {

@@ -7,11 +7,11 @@
 
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, ContiguousFwd, Mat, MatRef, Par};
-use std::cmp::Ordering;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::exact_moments::ExactCoMoments;
 use crate::tree::{CanonicalTree, Partition};
 
 /// Count, means, co-moment matrix Σ (x − mean)(x − mean)ᵀ and ranges of N features.
@@ -243,35 +243,6 @@ impl CoMoments {
         self.count = total;
     }
 
-    /// A total order on co-moments by their contents (count, means, then the
-    /// co-moment matrix, compared by value with `f64::total_cmp`), so that
-    /// partial states can be merged in an order that does not depend on when
-    /// they arrive.
-    pub fn canonical_cmp(&self, other: &CoMoments) -> Ordering {
-        let by_values = |a: &[f64], b: &[f64]| {
-            a.iter()
-                .zip(b)
-                .map(|(x, y)| x.total_cmp(y))
-                .find(|o| o.is_ne())
-                .unwrap_or_else(|| a.len().cmp(&b.len()))
-        };
-        self.count
-            .total_cmp(&other.count)
-            .then_with(|| by_values(&self.mean, &other.mean))
-            .then_with(|| {
-                let columns = self.features().min(other.features());
-                (0..columns)
-                    .map(|j| {
-                        by_values(
-                            self.comoment.col_as_slice(j),
-                            other.comoment.col_as_slice(j),
-                        )
-                    })
-                    .find(|o| o.is_ne())
-                    .unwrap_or(Ordering::Equal)
-            })
-    }
-
     /// Whether feature `j` is constant (min equals max) over the rows seen.
     pub fn is_constant(&self, j: usize) -> bool {
         self.min[j] == self.max[j]
@@ -300,6 +271,83 @@ impl CoMoments {
                 if w.is_finite() { w.min(1.0) } else { 0.0 }
             }
         })
+    }
+}
+
+/// The dense co-moments a summary keeps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum DenseMoments {
+    /// Floating point, merged with Chan's update: one process reading its
+    /// rows in a fixed order (the CLI's scan).
+    Streamed(CoMoments),
+    /// Exact integer sums: engine aggregates, whose partial states are split
+    /// and merged in whatever way the engine chooses.
+    Exact(ExactCoMoments),
+}
+
+impl DenseMoments {
+    /// Empty moments of `features` features, exact or streamed.
+    pub fn new(features: usize, exact: bool) -> Self {
+        if exact {
+            DenseMoments::Exact(ExactCoMoments::new(features))
+        } else {
+            DenseMoments::Streamed(CoMoments::new(features))
+        }
+    }
+
+    pub fn features(&self) -> usize {
+        match self {
+            DenseMoments::Streamed(m) => m.features(),
+            DenseMoments::Exact(m) => m.features(),
+        }
+    }
+
+    pub fn is_constant(&self, j: usize) -> bool {
+        match self {
+            DenseMoments::Streamed(m) => m.is_constant(j),
+            DenseMoments::Exact(m) => m.is_constant(j),
+        }
+    }
+
+    pub fn correlation_weights(&self) -> Mat<f64> {
+        match self {
+            DenseMoments::Streamed(m) => m.correlation_weights(),
+            DenseMoments::Exact(m) => m.correlation_weights(),
+        }
+    }
+
+    /// Bytes of the state.
+    pub fn size(&self) -> usize {
+        match self {
+            DenseMoments::Streamed(m) => 8 * (m.features().pow(2) + 3 * m.features()),
+            DenseMoments::Exact(m) => m.size(),
+        }
+    }
+
+    /// Adds a batch, rows × N in any layout.
+    pub fn update(&mut self, batch: MatRef<'_, f64>, par: Par) {
+        match self {
+            DenseMoments::Streamed(m) => m.update(batch, par),
+            DenseMoments::Exact(m) => m.update(batch, par),
+        }
+    }
+
+    /// Adds a batch given as one slice per feature.
+    pub fn update_columns(&mut self, columns: &[&[f64]], par: Par) {
+        match self {
+            DenseMoments::Streamed(m) => m.update_columns(columns, par),
+            DenseMoments::Exact(m) => m.update_columns(columns, par),
+        }
+    }
+
+    /// Merges moments of the same kind; `None` when the kinds differ.
+    pub fn merge(&mut self, other: DenseMoments) -> Option<()> {
+        match (self, other) {
+            (DenseMoments::Streamed(a), DenseMoments::Streamed(b)) => a.merge(&b),
+            (DenseMoments::Exact(a), DenseMoments::Exact(b)) => a.merge(b),
+            _ => return None,
+        }
+        Some(())
     }
 }
 

@@ -3,19 +3,22 @@
 //!
 //! The CLI's scan, DataFusion's partial aggregates and polars' group
 //! reductions all build one of these per input part and merge them; the
-//! sample merges exactly (so entropies never depend on the split) and the
-//! co-moments with Chan's update. `encode`/`decode` carry a partial summary
-//! between processes (an aggregate's state).
+//! sample merges exactly (so entropies never depend on the split), and so do
+//! the engines' exact co-moments (so their surrogates and orders do not
+//! either); the CLI's single ordered scan keeps Chan-merged ones.
+//! `encode`/`decode` carry a partial summary between processes (an
+//! aggregate's state).
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::exact_moments;
 use crate::io::FeatureBlock;
 use crate::labels::{LabelKey, LabelSet, OrderedF64};
 use crate::neighbours::{FeatureColumns, Weighting};
 use crate::profile::SampleMatrix;
 use crate::sample::{BottomK, SampledRow};
-use crate::stats::CoMoments;
+use crate::stats::DenseMoments;
 
 /// Values (f64) that sparse weights may hold in memory: 8 GiB, a third of
 /// this machine class's memory (the standardized copy doubles it).
@@ -31,7 +34,9 @@ pub struct RowSummary {
     weighting: Weighting,
     /// `None` until the first row (the feature count is not known before),
     /// and for sparse weights.
-    comoments: Option<CoMoments>,
+    comoments: Option<DenseMoments>,
+    /// Whether dense co-moments are exact (see [`Self::with_exact_moments`]).
+    exact_moments: bool,
     /// All rows' feature columns, for sparse weights (never encoded: engine
     /// aggregates keep dense co-moments).
     columns: Option<FeatureColumns>,
@@ -48,9 +53,22 @@ impl RowSummary {
             sample: BottomK::new(max_samples),
             weighting: Weighting::Dense,
             comoments: None,
+            exact_moments: false,
             columns: None,
             labels: labeled.then(LabelSet::default),
         }
+    }
+
+    /// The same summary keeping exact co-moments
+    /// ([`ExactCoMoments`](exact_moments::ExactCoMoments)):
+    /// partial states then merge to the same bits however the rows were split
+    /// and in whatever order the parts arrive, at 16 times the product's cost.
+    /// Engine aggregates need this; one process reading rows in a fixed order
+    /// does not.
+    pub fn with_exact_moments(mut self) -> Self {
+        assert_eq!(self.rows, 0, "co-moments are chosen before the first row");
+        self.exact_moments = true;
+        self
     }
 
     /// The same summary with the given weighting (before any row is added).
@@ -69,12 +87,12 @@ impl RowSummary {
     pub fn features(&self) -> Option<usize> {
         self.comoments
             .as_ref()
-            .map(CoMoments::features)
+            .map(DenseMoments::features)
             .or(self.columns.as_ref().map(FeatureColumns::features))
     }
 
     /// The dense co-moments (`None` for sparse weights).
-    pub fn comoments(&self) -> Option<&CoMoments> {
+    pub fn comoments(&self) -> Option<&DenseMoments> {
         self.comoments.as_ref()
     }
 
@@ -143,10 +161,27 @@ impl RowSummary {
                     .get_or_insert_with(|| FeatureColumns::new(width)),
             );
         } else {
-            let stats = self.comoments.get_or_insert_with(|| CoMoments::new(width));
+            let exact = self.exact_moments;
+            let stats = self
+                .comoments
+                .get_or_insert_with(|| DenseMoments::new(width, exact));
             block.add_to(stats, faer::Par::rayon(0));
         }
         self.rows += block.rows() as u64;
+        self.check_rows(features)
+    }
+
+    /// Exact co-moments hold up to [`exact_moments::MAX_ROWS`] rows.
+    fn check_rows(&self, features: &str) -> Result<()> {
+        if self.exact_moments && self.rows > exact_moments::MAX_ROWS {
+            return Err(Error::column(
+                features,
+                format!(
+                    "{} rows exceed the 2^46 that exact co-moments hold",
+                    self.rows
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -170,7 +205,9 @@ impl RowSummary {
         }
         self.sample.merge(other.sample);
         match (&mut self.comoments, other.comoments) {
-            (Some(mine), Some(theirs)) => mine.merge(&theirs),
+            (Some(mine), Some(theirs)) => mine.merge(theirs).ok_or_else(|| {
+                Error::Data("partial states mix exact and streamed co-moments".into())
+            })?,
             (mine @ None, theirs) => *mine = theirs,
             (Some(_), None) => {}
         }
@@ -180,36 +217,7 @@ impl RowSummary {
             (Some(_), None) => {}
         }
         self.rows += other.rows;
-        Ok(())
-    }
-
-    /// Merges partial summaries into this one, all of them (this one
-    /// included) in an order fixed by their contents rather than by arrival.
-    /// Chan's update rounds differently in another order, and partitions
-    /// finish in any order: merged this way, the same parts give the same bits
-    /// however they arrive. The samples and labels merge exactly either way;
-    /// only dense parts (those that travel, see [`Self::encode`]) are ordered.
-    pub fn merge_canonically(
-        &mut self,
-        mut parts: Vec<RowSummary>,
-        features: &str,
-        label: &str,
-    ) -> Result<()> {
-        let empty = RowSummary::new(self.sample.capacity(), self.seed, self.labels.is_some())
-            .with_weighting(self.weighting);
-        parts.push(std::mem::replace(self, empty));
-        parts.sort_by(|a, b| {
-            a.rows
-                .cmp(&b.rows)
-                .then_with(|| match (&a.comoments, &b.comoments) {
-                    (Some(a), Some(b)) => a.canonical_cmp(b),
-                    (a, b) => a.is_some().cmp(&b.is_some()),
-                })
-        });
-        for part in parts {
-            self.merge(part, features, label)?;
-        }
-        Ok(())
+        self.check_rows(features)
     }
 
     /// The sample as a row-major matrix in processing order, and each row's label.
@@ -253,6 +261,7 @@ impl RowSummary {
                 })
                 .collect(),
             comoments: self.comoments.clone(),
+            exact_moments: self.exact_moments,
             labels: self
                 .labels
                 .as_ref()
@@ -283,12 +292,20 @@ impl RowSummary {
             }
             None => None,
         };
+        if let Some(DenseMoments::Exact(m)) = &stored.comoments
+            && !m.is_consistent()
+        {
+            return Err(Error::Data(
+                "corrupt partial state: co-moment sizes disagree".into(),
+            ));
+        }
         Ok(RowSummary {
             seed: stored.seed,
             rows: stored.rows,
             sample,
             weighting: Weighting::Dense,
             comoments: stored.comoments,
+            exact_moments: stored.exact_moments,
             columns: None,
             labels,
         })
@@ -299,7 +316,7 @@ impl RowSummary {
         let n = self.features().unwrap_or(0);
         std::mem::size_of::<Self>()
             + self.sample.len() * (std::mem::size_of::<SampledRow>() + 8 * n)
-            + self.comoments.as_ref().map_or(0, |_| 8 * (n * n + 3 * n))
+            + self.comoments.as_ref().map_or(0, DenseMoments::size)
             + self.columns.as_ref().map_or(0, |c| 8 * n * c.rows())
             + self.labels.as_ref().map_or(0, |l| 32 * l.len())
     }
@@ -312,7 +329,8 @@ struct StoredSummary {
     rows: u64,
     max_samples: u64,
     sample: Vec<StoredRow>,
-    comoments: Option<CoMoments>,
+    comoments: Option<DenseMoments>,
+    exact_moments: bool,
     labels: Option<Vec<StoredLabel>>,
 }
 
@@ -421,14 +439,14 @@ mod tests {
         }
     }
 
-    /// One co-moments-only summary of 5 features per range of rows, with
-    /// values whose merges round.
-    fn rounding_parts(ranges: &[std::ops::Range<usize>]) -> Vec<RowSummary> {
+    /// One exact co-moments-only summary of 5 features per range of rows,
+    /// with values whose floating-point merges would round.
+    fn exact_parts(ranges: &[std::ops::Range<usize>]) -> Vec<RowSummary> {
         let value = |r: usize, j: usize| (r as f64 * 0.37 + j as f64 * 1.3).sin() * 10.0 + 3.1;
         ranges
             .iter()
             .map(|range| {
-                let mut part = RowSummary::new(0, 0, false);
+                let mut part = RowSummary::new(0, 0, false).with_exact_moments();
                 part.add(&block_of(range.clone(), 5, value), "x", None)
                     .unwrap();
                 part
@@ -443,41 +461,36 @@ mod tests {
     }
 
     #[test]
-    fn parts_merged_canonically_give_the_same_bits_in_any_order() {
-        let parts = rounding_parts(&[0..7, 7..20, 20..23, 23..40]);
-        let mut orders: Vec<Vec<usize>> = (0..4)
-            .map(|r| (0..4).map(|i| (i + r) % 4).collect())
-            .collect();
-        orders.extend(
-            orders
-                .clone()
-                .into_iter()
-                .map(|o| o.into_iter().rev().collect()),
-        );
-        let mut in_arrival_order = std::collections::BTreeSet::new();
-        let mut canonical = std::collections::BTreeSet::new();
-        for order in &orders {
-            let mut merged = RowSummary::new(0, 0, false);
-            for &p in order {
-                merged.merge(parts[p].clone(), "x", "").unwrap();
+    fn exact_parts_give_the_same_bits_for_any_split_and_order() {
+        let whole = exact_parts(std::slice::from_ref(&(0..40))).remove(0);
+        let splits = [
+            vec![0..7, 7..20, 20..23, 23..40],
+            vec![0..1, 1..39, 39..40],
+            vec![0..20, 20..40],
+        ];
+        for split in splits {
+            let parts = exact_parts(&split);
+            for reversed in [false, true] {
+                let mut merged = RowSummary::new(0, 0, false).with_exact_moments();
+                let mut order: Vec<&RowSummary> = parts.iter().collect();
+                if reversed {
+                    order.reverse();
+                }
+                for part in order {
+                    // Through bytes, as a partial aggregate state travels.
+                    let part = RowSummary::decode(&part.encode()).unwrap();
+                    merged.merge(part, "x", "").unwrap();
+                }
+                assert_eq!(merged.rows(), 40);
+                assert_eq!(weight_bits(&merged), weight_bits(&whole), "{split:?}");
             }
-            in_arrival_order.insert(weight_bits(&merged));
-            // Starting from a part of its own, as an accumulator that also
-            // folded rows in would.
-            let mut merged = parts[order[0]].clone();
-            let rest = order[1..].iter().map(|&p| parts[p].clone()).collect();
-            merged.merge_canonically(rest, "x", "").unwrap();
-            assert_eq!(merged.rows(), 40);
-            canonical.insert(weight_bits(&merged));
         }
-        // The test means something: arrival order does change the bits.
-        assert!(in_arrival_order.len() > 1);
-        assert_eq!(canonical.len(), 1);
-        let whole = rounding_parts(std::slice::from_ref(&(0..40))).remove(0);
-        let (a, b) = (weight_bits(&whole), canonical.first().unwrap().clone());
-        for (a, b) in a.iter().zip(&b) {
-            assert!((f64::from_bits(*a) - f64::from_bits(*b)).abs() < 1e-12);
-        }
+        // A streamed part does not merge into an exact summary.
+        let mut streamed = RowSummary::new(0, 0, false);
+        streamed.add(&block(0..5, 5), "x", None).unwrap();
+        let mut exact = whole.clone();
+        let e = exact.merge(streamed, "x", "").unwrap_err().to_string();
+        assert_eq!(e, "partial states mix exact and streamed co-moments");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The accumulator behind every entangle aggregate: it folds rows into a
-//! [`RowSummary`] (bottom-k sample, co-moments, labels), travels between the
+//! [`RowSummary`](crate::summary::RowSummary) (bottom-k sample, co-moments, labels), travels between the
 //! partial and final phases as one Binary state, and evaluates to the
 //! function's result. The four aggregates differ only in what they evaluate.
 
@@ -17,7 +17,6 @@ use datafusion::logical_expr::{
 use crate::io::{is_numeric_list, is_numeric_struct};
 use crate::options::FunctionOptions;
 use crate::reduce::{Reduction, SummaryReducer};
-use crate::summary::RowSummary;
 
 /// 1-based position of a function's options argument.
 fn options_position(output: Reduction) -> usize {
@@ -101,7 +100,7 @@ fn check_argument_types(
     Ok(types.to_vec())
 }
 
-/// The one state field: the encoded [`RowSummary`].
+/// The one state field: the encoded [`RowSummary`](crate::summary::RowSummary).
 fn state_fields(args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
     Ok(vec![Arc::new(Field::new(
         format_state_name(args.name, "summary"),
@@ -225,8 +224,7 @@ impl Accumulator for SummaryAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let encoded = self.reducer.summary().map(RowSummary::encode);
-        let encoded = encoded.map_err(|e| self.error(e))?;
+        let encoded = self.reducer.summary().encode();
         Ok(vec![ScalarValue::Binary(Some(encoded))])
     }
 

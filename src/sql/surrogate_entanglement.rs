@@ -23,8 +23,8 @@ fn documentation() -> &'static Documentation {
             DOC_SECTION,
             "The surrogate entanglement over all rows: for each canonical partition the \
              |Pearson correlation| it cuts, averaged per level and then over levels. It uses \
-             every row (streamed co-moments, merged across partitions with Chan's update) \
-             and no sample, so it is cheap on any number of rows.",
+             every row (exact co-moments, so the same rows give the same bits however they \
+             are split and merged) and no sample, so its memory does not grow with the rows.",
             "surrogate_entanglement(features [, options])",
         )
         .with_sql_example(
