@@ -37,7 +37,7 @@ pub const MAX_ROWS: u64 = 1 << 46;
 const CHUNK_ELEMENTS: usize = 1 << 21;
 /// Features per GEMM block: the product of two blocks' digits stays in cache.
 const BLOCK_FEATURES: usize = 128;
-const DIGIT_MASK: u128 = (1 << SLICE_BITS) - 1;
+const DIGIT_MASK: u64 = (1 << SLICE_BITS) - 1;
 const FRACTION_MASK: u64 = (1 << 52) - 1;
 
 /// Digit sums of one feature, `[slice]`, lowest slice first.
@@ -108,7 +108,10 @@ fn digits(x: f64, top: i32) -> [f64; SLICES] {
         "window below the value"
     );
     let sign = if x < 0.0 { -1.0 } else { 1.0 };
-    std::array::from_fn(|s| sign * ((fixed >> (SLICE_BITS as usize * s)) & DIGIT_MASK) as f64)
+    // Through i64: u128 → f64 is a software routine, i64 → f64 one instruction.
+    std::array::from_fn(|s| {
+        sign * ((fixed >> (SLICE_BITS as usize * s)) as u64 & DIGIT_MASK) as i64 as f64
+    })
 }
 
 /// Drops the `by` lowest slices: slice s + by becomes slice s.
@@ -224,7 +227,7 @@ impl ExactCoMoments {
             for column in workspace.chunks_exact(SLICES * n) {
                 for (sums, d) in self.sums.iter_mut().zip(column.chunks_exact(SLICES)) {
                     for (sum, &d) in sums.iter_mut().zip(d) {
-                        *sum += d as i128;
+                        *sum += d as i64 as i128;
                     }
                 }
             }
@@ -279,9 +282,10 @@ impl ExactCoMoments {
                         for (s, row) in sums.iter_mut().enumerate() {
                             for (t, sum) in row.iter_mut().enumerate() {
                                 let (a, b) = (SLICES * (i - bi) + s, SLICES * (j - bj) + t);
-                                // Exact: an integer below 2^53.
                                 let lower = bi != bj || a >= b;
-                                *sum += if lower { g[(a, b)] } else { g[(b, a)] } as i128;
+                                // Exact: an integer below 2^53 (through i64,
+                                // as f64 → i128 is a software routine).
+                                *sum += if lower { g[(a, b)] } else { g[(b, a)] } as i64 as i128;
                             }
                         }
                     }
