@@ -22,7 +22,7 @@ use arrow::datatypes::i256;
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::reborrow::{Reborrow, ReborrowMut};
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Accum, Mat, MatMut, MatRef, Par};
 use serde::{Deserialize, Serialize};
 
 /// Bits per digit.
@@ -37,6 +37,10 @@ pub const MAX_ROWS: u64 = 1 << 46;
 const CHUNK_ELEMENTS: usize = 1 << 21;
 /// Features per GEMM block: the product of two blocks' digits stays in cache.
 const BLOCK_FEATURES: usize = 128;
+/// The lowest and highest top slice any f64 has (the smallest subnormal's
+/// bit 2^-1074 and f64::MAX's bit 2^1023); a decoded window outside is corrupt.
+const TOP_SLICES: std::ops::RangeInclusive<i32> =
+    (-1074i32).div_euclid(SLICE_BITS as i32)..=1023i32.div_euclid(SLICE_BITS as i32);
 const DIGIT_MASK: u64 = (1 << SLICE_BITS) - 1;
 const FRACTION_MASK: u64 = (1 << 52) - 1;
 
@@ -60,6 +64,10 @@ pub struct ExactCoMoments {
     /// Digits of the chunk being added (not part of the state).
     #[serde(skip)]
     workspace: Vec<f64>,
+    /// One block of digit products (not part of the state): kept, so that
+    /// chunks do not allocate and fault in up to 2 MiB each.
+    #[serde(skip)]
+    block: Vec<f64>,
 }
 
 /// Index of the pair i ≥ j in the packed lower triangle.
@@ -143,6 +151,7 @@ impl ExactCoMoments {
             min: vec![f64::INFINITY; features],
             max: vec![f64::NEG_INFINITY; features],
             workspace: Vec::new(),
+            block: Vec::new(),
         }
     }
 
@@ -167,13 +176,15 @@ impl ExactCoMoments {
             + n * (std::mem::size_of::<Digits>() + 24)
     }
 
-    /// Whether a decoded state is whole: every vector sized for its features.
+    /// Whether a decoded state is whole: every vector sized for its features
+    /// and every window at a slice some f64 has.
     pub fn is_consistent(&self) -> bool {
         let n = self.features();
         self.sums.len() == n
             && self.min.len() == n
             && self.max.len() == n
             && self.products.len() == n * (n + 1) / 2
+            && self.top.iter().flatten().all(|t| TOP_SLICES.contains(t))
     }
 
     /// Adds a batch, rows × N in any layout.
@@ -198,6 +209,7 @@ impl ExactCoMoments {
         }
         let chunk_rows = (CHUNK_ELEMENTS / (SLICES * n)).clamp(1, CHUNK_ROWS);
         let mut workspace = std::mem::take(&mut self.workspace);
+        let mut block = std::mem::take(&mut self.block);
         for start in (0..rows).step_by(chunk_rows) {
             let len = chunk_rows.min(rows - start);
             // Windows first: every digit of the chunk is cut in its final
@@ -232,18 +244,22 @@ impl ExactCoMoments {
                 }
             }
             let d = MatRef::from_column_major_slice(&workspace, SLICES * n, len);
-            self.add_products(d, par);
+            self.add_products(d, &mut block, par);
             self.count += len as u64;
         }
         self.workspace = workspace;
+        self.block = block;
     }
 
     /// Adds the digit products of one chunk, `d` being (SLICES·N) × rows,
-    /// block of features by block (the whole product would be 16·N² values).
-    fn add_products(&mut self, d: MatRef<'_, f64>, par: Par) {
+    /// block of features by block (the whole product would be 16·N² values),
+    /// each block computed in `block`.
+    fn add_products(&mut self, d: MatRef<'_, f64>, block: &mut Vec<f64>, par: Par) {
         let n = self.features();
         let width = SLICES * BLOCK_FEATURES.min(n);
-        let mut block = Mat::<f64>::zeros(width, width);
+        // Every entry read below is first written by the product.
+        block.resize(width * width, 0.0);
+        let mut block = MatMut::from_column_major_slice_mut(block, width, width);
         for bi in (0..n).step_by(BLOCK_FEATURES) {
             let fi = BLOCK_FEATURES.min(n - bi);
             let rows_i = d.subrows(SLICES * bi, SLICES * fi);
@@ -421,6 +437,21 @@ mod tests {
         let w = m.correlation_weights();
         let n = w.nrows();
         (0..n * n).map(|k| w[(k % n, k / n)].to_bits()).collect()
+    }
+
+    #[test]
+    fn decoded_windows_must_be_slices_of_some_f64() {
+        let smallest = f64::from_bits(1);
+        assert_eq!(top_slice(smallest), Some(*TOP_SLICES.start()));
+        assert_eq!(top_slice(-f64::MAX), Some(*TOP_SLICES.end()));
+        let mut m = state(data(10, 3).as_ref());
+        assert!(m.is_consistent());
+        m.top[1] = Some(TOP_SLICES.end() + 1);
+        assert!(!m.is_consistent());
+        m.top[1] = Some(TOP_SLICES.start() - 1);
+        assert!(!m.is_consistent());
+        m.top[1] = None;
+        assert!(m.is_consistent());
     }
 
     #[test]

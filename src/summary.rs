@@ -296,7 +296,7 @@ impl RowSummary {
             && !m.is_consistent()
         {
             return Err(Error::Data(
-                "corrupt partial state: co-moment sizes disagree".into(),
+                "corrupt partial state: co-moment sizes or windows out of range".into(),
             ));
         }
         Ok(RowSummary {
