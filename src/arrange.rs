@@ -20,6 +20,7 @@ use faer::{Mat, MatRef};
 use rand::SeedableRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use crate::tree::CanonicalTree;
 
@@ -80,9 +81,7 @@ pub(crate) fn arrange_leaves(
     let mut best: Option<(f64, Vec<usize>)> = None;
     for groups in root_splits {
         let mut leaf_feature = vec![usize::MAX; n];
-        for (&child, group) in root.children.iter().zip(groups) {
-            split_top_down(w, tree, child, group, seed, &mut leaf_feature);
-        }
+        split_children(w, tree, 0, groups, seed, &mut leaf_feature);
         let value = refine_globally(w, tree, levels, seed, &mut leaf_feature);
         if best
             .as_ref()
@@ -103,7 +102,8 @@ pub(crate) fn grid_order(tree: &CanonicalTree, leaf_feature: &[usize]) -> Vec<us
     order
 }
 
-/// Assigns `features` (exactly the node's size) to the node's leaves.
+/// Assigns `features` (exactly the node's size) to the node's leaves; `out`
+/// holds the node's leaf positions.
 fn split_top_down(
     w: MatRef<'_, f64>,
     tree: &CanonicalTree,
@@ -113,15 +113,39 @@ fn split_top_down(
     out: &mut [usize],
 ) {
     let info = &tree.nodes()[node];
-    debug_assert_eq!(features.len(), info.size());
+    debug_assert_eq!((features.len(), out.len()), (info.size(), info.size()));
     if info.children.is_empty() {
-        out[info.leaves.start] = features[0];
+        out[0] = features[0];
         return;
     }
     let groups = split_exact(w, &features, &tree.child_sizes(node), seed ^ node as u64);
-    for (&child, group) in info.children.iter().zip(groups) {
-        split_top_down(w, tree, child, group, seed, out);
+    split_children(w, tree, node, groups, seed, out);
+}
+
+/// Arranges each child of `node` from its group (`out` holds the node's leaf
+/// positions). Children own consecutive leaf ranges and depend on nothing
+/// but their group, so they run in parallel with the same result.
+fn split_children(
+    w: MatRef<'_, f64>,
+    tree: &CanonicalTree,
+    node: usize,
+    groups: Vec<Vec<usize>>,
+    seed: u64,
+    out: &mut [usize],
+) {
+    let children = &tree.nodes()[node].children;
+    let mut slices = Vec::with_capacity(children.len());
+    let mut rest = out;
+    for &child in children {
+        let (slice, tail) = rest.split_at_mut(tree.nodes()[child].size());
+        slices.push(slice);
+        rest = tail;
     }
+    children
+        .par_iter()
+        .zip(groups)
+        .zip(slices)
+        .for_each(|((&child, group), slice)| split_top_down(w, tree, child, group, seed, slice));
 }
 
 /// Total weight between different groups.
@@ -204,12 +228,18 @@ fn bisect(w: MatRef<'_, f64>, features: &[usize], first: usize, seed: u64) -> Ve
     best_refined(w, candidates)
 }
 
-/// Refines every candidate split; the one cutting least wins (ties: the first).
+/// Refines every candidate split (in parallel); the one cutting least wins
+/// (ties: the first).
 fn best_refined(w: MatRef<'_, f64>, candidates: Vec<Vec<Vec<usize>>>) -> Vec<Vec<usize>> {
+    let refined: Vec<(f64, Vec<Vec<usize>>)> = candidates
+        .into_par_iter()
+        .map(|mut groups| {
+            refine_swaps(w, &mut groups);
+            (cut_weight(w, &groups), groups)
+        })
+        .collect();
     let mut best: Option<(f64, Vec<Vec<usize>>)> = None;
-    for mut groups in candidates {
-        refine_swaps(w, &mut groups);
-        let cut = cut_weight(w, &groups);
+    for (cut, groups) in refined {
         if best.as_ref().is_none_or(|(b, _)| cut < *b) {
             best = Some((cut, groups));
         }
@@ -671,19 +701,26 @@ fn refine_swaps(w: MatRef<'_, f64>, groups: &mut [Vec<usize>]) {
     } else {
         1
     };
-    for &slack in &SLACKS[..tries] {
-        let mut split = KWaySplit::new(w, groups);
-        if slack > 0.0 {
-            split.moves_with_slack(&sizes, slack);
-        }
-        let n = split.ids.len();
-        greedy_swaps(&mut split, 1e-12, || (0..n).collect());
-        if n <= KL_MAX_FEATURES {
-            split.kernighan_lin();
-        }
-        let cut = split.cut();
+    // The tries are independent: run in parallel, chosen in order.
+    let start: &[Vec<usize>] = groups;
+    let tried: Vec<(f64, Vec<Vec<usize>>)> = SLACKS[..tries]
+        .par_iter()
+        .map(|&slack| {
+            let mut split = KWaySplit::new(w, start);
+            if slack > 0.0 {
+                split.moves_with_slack(&sizes, slack);
+            }
+            let n = split.ids.len();
+            greedy_swaps(&mut split, 1e-12, || (0..n).collect());
+            if n <= KL_MAX_FEATURES {
+                split.kernighan_lin();
+            }
+            (split.cut(), split.groups())
+        })
+        .collect();
+    for (cut, split) in tried {
         if best.as_ref().is_none_or(|(b, _)| cut < *b - 1e-12) {
-            best = Some((cut, split.groups()));
+            best = Some((cut, split));
         }
     }
     for (g, refined) in groups.iter_mut().zip(best.expect("slacks tried").1) {
@@ -870,21 +907,16 @@ trait SwapMoves {
 
 /// Greedy passes: each member, in the order `scan` gives for the pass, takes
 /// its best swap gaining more than `min_gain`; until a pass changes nothing.
-fn greedy_swaps(moves: &mut impl SwapMoves, min_gain: f64, mut scan: impl FnMut() -> Vec<usize>) {
-    let n = moves.len();
+fn greedy_swaps(
+    moves: &mut (impl SwapMoves + Sync),
+    min_gain: f64,
+    mut scan: impl FnMut() -> Vec<usize>,
+) {
     for _ in 0..MAX_PASSES {
         let mut improved = false;
         for x in scan() {
-            let mut best = (min_gain, usize::MAX);
-            for y in 0..n {
-                if let Some(gain) = moves.gain(x, y)
-                    && gain > best.0
-                {
-                    best = (gain, y);
-                }
-            }
-            if best.1 != usize::MAX {
-                moves.swap(x, best.1);
+            if let Some(y) = best_swap(moves, x, min_gain) {
+                moves.swap(x, y);
                 improved = true;
             }
         }
@@ -892,6 +924,40 @@ fn greedy_swaps(moves: &mut impl SwapMoves, min_gain: f64, mut scan: impl FnMut(
             break;
         }
     }
+}
+
+/// Members scanned per parallel task when looking for a swap partner.
+const SWAP_SCAN_CHUNK: usize = 512;
+
+/// The partner y of x with the largest gain above `min_gain` (ties: the
+/// smallest y). Large scans are split among threads; each gain is computed
+/// alone, so the choice is the same as a sequential scan's.
+fn best_swap(moves: &(impl SwapMoves + Sync), x: usize, min_gain: f64) -> Option<usize> {
+    let none = (min_gain, usize::MAX);
+    let scan = |best: (f64, usize), y: usize| match moves.gain(x, y) {
+        Some(gain) if gain > best.0 => (gain, y),
+        _ => best,
+    };
+    let n = moves.len();
+    let (_, y) = if n > SWAP_SCAN_CHUNK {
+        (0..n)
+            .into_par_iter()
+            .with_min_len(SWAP_SCAN_CHUNK)
+            .fold(|| none, scan)
+            .reduce(
+                || none,
+                |a, b| {
+                    if b.0 > a.0 || (b.0 == a.0 && b.1 < a.1) {
+                        b
+                    } else {
+                        a
+                    }
+                },
+            )
+    } else {
+        (0..n).fold(none, scan)
+    };
+    (y != usize::MAX).then_some(y)
 }
 
 /// The suffix of `path` below its common prefix with `other` (paths are top down).
@@ -983,6 +1049,38 @@ mod tests {
         let mut stats = CoMoments::new(n);
         stats.update(shuffled.as_ref(), Par::Seq);
         stats.correlation_weights()
+    }
+
+    #[test]
+    fn parallel_swap_scan_chooses_as_the_sequential_one() {
+        let n = 3 * SWAP_SCAN_CHUNK + 17;
+        let random = random_weights(n, 9);
+        // Coarse weights give equal gains, and uniform ones the same gain for
+        // every partner, in every chunk: the smallest partner must still win.
+        let coarse = Mat::from_fn(n, n, |i, j| (random[(i, j)] * 2.0).round());
+        let uniform = Mat::from_fn(n, n, |i, j| if i == j { 0.0 } else { 1.0 });
+        for w in [random, coarse, uniform] {
+            // Uneven groups: the larger one's members span both halves of
+            // the scan, so ties meet in the reduction.
+            let groups: Vec<Vec<usize>> = (0..2)
+                .map(|g| (0..n).filter(|x| usize::from(x % 3 == 0) == g).collect())
+                .collect();
+            let split = KWaySplit::new(w.as_ref(), &groups);
+            for x in (0..n).step_by(97) {
+                for min_gain in [f64::NEG_INFINITY, 0.0, 1e-12] {
+                    let mut sequential = (min_gain, usize::MAX);
+                    for y in 0..n {
+                        if let Some(gain) = SwapMoves::gain(&split, x, y)
+                            && gain > sequential.0
+                        {
+                            sequential = (gain, y);
+                        }
+                    }
+                    let expected = (sequential.1 != usize::MAX).then_some(sequential.1);
+                    assert_eq!(best_swap(&split, x, min_gain), expected, "x {x}");
+                }
+            }
+        }
     }
 
     #[test]
