@@ -14,6 +14,8 @@
 //! * `sparse_arrange/graph_8192`: the sparse partitioner on that graph;
 //! * `partition/full_route`: one M × M partition (Cholesky, two GEMMs, a
 //!   symmetric eigenproblem; throughput in nominal flop/s);
+//! * `partition/eigenvalues`: that eigenproblem alone, sequential as the
+//!   profile runs it (throughput in flop/s of the tridiagonalisation, 4n³/3);
 //! * `profile/2d_16x16_m500_levels1-3` (target a, without Parquet read) and
 //!   `profile/1d_256_m1000_all_levels` (target b).
 //!
@@ -28,7 +30,7 @@ use faer::{Mat, Par};
 use entangle::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
 use entangle::labels::LabelScheme;
 use entangle::profile::{ProfileInput, ProfileOptions, compute_profile, leaf_columns};
-use entangle::spectrum::PartitionSolver;
+use entangle::spectrum::{PartitionSolver, symmetric_eigenvalues};
 use entangle::stats::CoMoments;
 use entangle::synthetic::smooth_field;
 use entangle::tree::{CanonicalTree, Grid};
@@ -145,6 +147,10 @@ fn partition(c: &mut Criterion) {
         group.throughput(Throughput::Elements(3 * m * m * m));
         group.bench_function(format!("full_route/m{rows}"), |b| {
             b.iter(|| solver.solve(0..64, &complement).unwrap())
+        });
+        group.throughput(Throughput::Elements(4 * m * m * m / 3));
+        group.bench_function(format!("eigenvalues/m{rows}"), |b| {
+            b.iter(|| symmetric_eigenvalues(complement.as_ref(), Par::Seq).unwrap())
         });
     }
     group.finish();
