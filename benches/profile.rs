@@ -27,13 +27,13 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use faer::{Mat, Par};
 
-use entangle::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
-use entangle::labels::LabelScheme;
-use entangle::profile::{ProfileInput, ProfileOptions, compute_profile, leaf_columns};
-use entangle::spectrum::{PartitionSolver, symmetric_eigenvalues};
-use entangle::stats::CoMoments;
-use entangle::synthetic::smooth_field;
-use entangle::tree::{CanonicalTree, Grid};
+use entangle::math::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
+use entangle::math::labels::LabelScheme;
+use entangle::math::moments::CoMoments;
+use entangle::math::profile::{ProfileInput, ProfileOptions, compute_profile, leaf_columns};
+use entangle::math::spectrum::{PartitionSolver, symmetric_eigenvalues};
+use entangle::math::synthetic::smooth_field;
+use entangle::math::tree::{CanonicalTree, Grid};
 
 fn feature_map(rows: usize, shape: &[usize]) -> FeatureMap {
     let sample = smooth_field(rows, shape, 0.7, 1);
@@ -99,8 +99,8 @@ fn comoments(c: &mut Criterion) {
 }
 
 fn neighbours(c: &mut Criterion) {
-    use entangle::neighbours::{FeatureColumns, TILE, ordered_cuts, strongest_neighbours};
-    use entangle::sparse_arrange::{DENSE_BELOW, arrange_sparse};
+    use entangle::arrange::neighbours::{FeatureColumns, TILE, ordered_cuts, strongest_neighbours};
+    use entangle::arrange::sparse::{DENSE_BELOW, arrange_sparse};
     let mut group = c.benchmark_group("neighbours");
     group.sample_size(10);
     let (rows, n) = (2000usize, 8192usize);

@@ -11,7 +11,7 @@ use arrow::array::{ArrayRef, Float64Array, Int32Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 
-use entangle::synthetic::smooth_field;
+use entangle::math::synthetic::smooth_field;
 
 /// Rows per row group of the file written.
 const ROW_GROUP_ROWS: usize = 1 << 18;

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use entangle::polars::{
+use entangle::engines::polars::{
     EntangleOptions, FeatureLayout, entanglement, entanglement_profile, rearrange,
 };
 use polars::prelude::*;

@@ -8,17 +8,17 @@ use std::sync::OnceLock;
 
 use faer::Mat;
 
-use crate::arrange::arrange;
-use crate::error::{Error, Result};
-use crate::labels::{LabelKey, LabelScheme};
-use crate::neighbours::{
+use crate::arrange::dense::arrange;
+use crate::arrange::neighbours::{
     DEFAULT_NEIGHBOURS, NeighbourGraph, OrderedColumns, Standardized, strongest_neighbours,
 };
-use crate::profile::{Profile, ProfileInput, ProfileOptions, SampleMatrix, compute_profile};
-use crate::sparse_arrange::{DENSE_BELOW, arrange_sparse};
-use crate::stats::SurrogateCuts;
-use crate::summary::RowSummary;
-use crate::tree::CanonicalTree;
+use crate::arrange::sparse::{DENSE_BELOW, arrange_sparse};
+use crate::error::{Error, Result};
+use crate::io::summary::RowSummary;
+use crate::math::labels::{LabelKey, LabelScheme};
+use crate::math::moments::SurrogateCuts;
+use crate::math::profile::{Profile, ProfileInput, ProfileOptions, SampleMatrix, compute_profile};
+use crate::math::tree::CanonicalTree;
 
 /// The surrogate weights of all rows.
 pub enum SurrogateWeights {
@@ -172,7 +172,7 @@ impl Analysis {
 struct PermutedWeights(Mat<f64>);
 
 impl SurrogateCuts for PermutedWeights {
-    fn cuts(&self, tree: &CanonicalTree, partitions: &[crate::tree::Partition]) -> Vec<f64> {
+    fn cuts(&self, tree: &CanonicalTree, partitions: &[crate::math::tree::Partition]) -> Vec<f64> {
         self.0.as_ref().cuts(tree, partitions)
     }
 }

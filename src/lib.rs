@@ -1,38 +1,30 @@
 //! entangle: how well a dataset suits locally connected neural networks,
 //! measured by the quantum entanglement of its data tensor under the
-//! canonical partitions of its features (Alexander et al., NeurIPS 2023).
+//! canonical partitions of its features (Alexander et al., NeurIPS 2023),
+//! and a rearrangement of the features that lowers it.
 //!
-//! The core (`tree`, `gram`, `spectrum`, `profile`, `stats`, `sample`,
-//! `labels`) works on plain slices and faer matrices; `io` reads Arrow,
-//! Parquet and CSV into it.
+//! # The map
+//!
+//! Layers, bottom to top; a module uses only its own layer and those below.
+//!
+//! | layer | modules | what it holds |
+//! |---|---|---|
+//! | 1. mathematics | [`math`]: `tree`, `gram`, `spectrum`, `profile`, `labels`, `sample`, `moments`, `exact_moments`, `synthetic` | the measure on plain slices and faer matrices: the canonical tree, feature map and Gram products, exact spectra, the profile, label weights, the bottom-k sample, co-moments and the surrogate |
+//! | 2. arrangement | [`arrange`]: `dense`, `sparse`, `neighbours` | the exact-size tree partitioner on dense weights, its sparse-graph twin for many features, blockwise strongest correlations |
+//! | 3. input/output | [`io`]: `read`, `block`, `summary`, `rewrite`, `plot` | Parquet/CSV through arrow-rs: selection and validation, one streaming pass into a mergeable row summary, rearranged output written atomically, charts |
+//! | 4. analysis | [`analysis`] | from a row summary to profiles and orders: what every front end calls |
+//! | 5. engine adapters | [`engines`]: `options`, `reduce`, `sql`, `polars`, `cluster` | DataFusion SQL functions, polars expressions, Apache Ballista; each behind its cargo feature |
+//! | 6. command line | the `entangle` binary (`src/cli/`) | one file per subcommand |
+//!
+//! [`error`] is shared by every layer. The first three layers hold no engine
+//! types; the engines meet the core only through Arrow arrays.
 
 pub mod analysis;
 pub mod arrange;
-#[cfg(feature = "ballista")]
-pub mod cluster;
+pub mod engines;
 pub mod error;
-pub mod exact_moments;
-pub mod gram;
 pub mod io;
-pub mod labels;
-pub mod neighbours;
-pub mod options;
-pub mod plot;
-#[cfg(feature = "polars")]
-pub mod polars;
-pub mod profile;
-pub mod progress;
-pub mod reduce;
-pub mod rewrite;
-pub mod sample;
-pub mod sparse_arrange;
-pub mod spectrum;
-#[cfg(feature = "datafusion")]
-pub mod sql;
-pub mod stats;
-pub mod summary;
-pub mod synthetic;
-pub mod tree;
+pub mod math;
 
 pub use error::{Error, Result};
-pub use profile::{Profile, ProfileOptions, compute_profile};
+pub use math::profile::{Profile, ProfileOptions, compute_profile};

@@ -1,0 +1,125 @@
+//! `entangle arrange`: rearrange the features, write the dataset, and print
+//! the profile before and after.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use entangle::error::{Error, Result};
+use entangle::io::plot::{plot_format, plot_profiles};
+use entangle::io::read::{ResolvedFeatures, Source, resolve_features};
+use entangle::io::rewrite::write_atomically;
+use entangle::math::tree::{CanonicalTree, Grid};
+
+use crate::measure::{MeasureArgs, SelectionArgs, analyse, profile_of};
+use crate::render::{Phases, emit, render_comparison};
+use crate::rewrite::{OrderFile, rewrite_all, rewrite_targets};
+
+#[derive(Args)]
+pub struct ArrangeArgs {
+    /// Input: a Parquet or CSV file.
+    pub input: PathBuf,
+    /// Output file (Parquet; CSV if it ends in .csv). Written atomically.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    /// Also write the order as JSON (for `entangle apply`).
+    #[arg(long, value_name = "FILE")]
+    pub order_out: Option<PathBuf>,
+    /// Print {"order", "before", "after"} as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Draw the profile before and after to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+}
+
+pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
+    let start = Instant::now();
+    let options = args.measure.options(args.selection.shape.as_ref())?;
+    args.plot.as_deref().map(plot_format).transpose()?;
+    // Cheap checks before the long work: no output is an input, the
+    // selection resolves (the write needs it again).
+    let targets = rewrite_targets(&args.input, &args.output)?;
+    let files: Vec<PathBuf> = targets
+        .pairs
+        .iter()
+        .map(|(input, _)| input.clone())
+        .collect();
+    let features = resolve_features(
+        Source::open(&files[0])?.schema(),
+        &args.selection.selection(),
+        args.selection.label.as_deref(),
+    )?;
+    let mut phases = Phases::default();
+    let analysis = phases.time("read", || {
+        analyse(
+            &files,
+            &args.selection,
+            &options,
+            (args.measure.weights.into(), args.measure.neighbours),
+        )
+    })?;
+    let n = analysis.features();
+    let tree = CanonicalTree::new(Grid::for_features(n, options.shape.as_deref())?);
+    let levels = options.levels_for(&tree)?;
+    let before = phases.time("profiles", || profile_of(&analysis, &options, None))?;
+    let order = phases.time("arrange", || analysis.arrange(&tree, &levels, options.seed));
+    let after = phases.time("profiles", || profile_of(&analysis, &options, Some(&order)))?;
+
+    phases.time("write", || {
+        rewrite_all(
+            &targets,
+            &args.selection.selection(),
+            args.selection.label.as_deref(),
+            &order,
+        )
+    })?;
+    if let Some(path) = &args.order_out {
+        let file = OrderFile {
+            order: order.clone(),
+            features: match &features {
+                ResolvedFeatures::Wide(cols) => Some(cols.iter().map(|c| c.1.clone()).collect()),
+                ResolvedFeatures::Array(..) => None,
+            },
+            array: match &features {
+                ResolvedFeatures::Array(_, name) => Some(name.clone()),
+                ResolvedFeatures::Wide(_) => None,
+            },
+            shape: options.shape.clone().filter(|s| s.len() > 1),
+        };
+        let json = serde_json::to_string(&file).map_err(|e| Error::Data(e.to_string()))?;
+        write_atomically(path, format!("{json}\n").as_bytes())?;
+    }
+    if let Some(plot) = &args.plot {
+        let title = format!("{} → {}", args.input.display(), args.output.display());
+        plot_profiles(plot, &title, &[("before", &before), ("after", &after)])?;
+    }
+    if args.json {
+        let json = serde_json::json!({"order": order, "before": before, "after": after});
+        emit(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json).map_err(|e| Error::Data(e.to_string()))?
+        ))?;
+    } else {
+        let table = render_comparison(
+            &args.input.display().to_string(),
+            &args.output.display().to_string(),
+            &before,
+            &after,
+        );
+        emit(&format!(
+            "{table}time {:.2} s ({})\n",
+            start.elapsed().as_secs_f64(),
+            phases
+        ))?;
+    }
+    for w in &before.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}

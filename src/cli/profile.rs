@@ -1,0 +1,68 @@
+//! `entangle profile`: the entanglement profile of a dataset.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+use entangle::error::{Error, Result};
+use entangle::io::plot::{plot_format, plot_profiles};
+use entangle::io::read::input_files;
+
+use crate::measure::{MeasureArgs, SelectionArgs, analyse, profile_of};
+use crate::render::{emit, render_profile};
+
+#[derive(Args)]
+pub struct ProfileArgs {
+    /// Input: a Parquet or CSV file, or a directory of them.
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    /// Print the profile as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Draw the profile per level to FILE.svg or FILE.png.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+}
+
+pub fn profile_command(args: ProfileArgs) -> Result<()> {
+    let start = Instant::now();
+    let options = args.measure.options(args.selection.shape.as_ref())?;
+    args.plot.as_deref().map(plot_format).transpose()?;
+    let files = input_files(&args.input)?;
+    let profile = profile_of(
+        &analyse(
+            &files,
+            &args.selection,
+            &options,
+            (args.measure.weights.into(), args.measure.neighbours),
+        )?,
+        &options,
+        None,
+    )?;
+    if let Some(plot) = &args.plot {
+        plot_profiles(
+            plot,
+            &args.input.display().to_string(),
+            &[("profile", &profile)],
+        )?;
+    }
+    if args.json {
+        let json =
+            serde_json::to_string_pretty(&profile).map_err(|e| Error::Data(e.to_string()))?;
+        emit(&format!("{json}\n"))?;
+    } else {
+        let table = render_profile(&args.input.display().to_string(), &profile);
+        emit(&format!(
+            "{table}time {:.2} s\n",
+            start.elapsed().as_secs_f64()
+        ))?;
+    }
+    for w in &profile.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}

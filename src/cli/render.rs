@@ -1,0 +1,167 @@
+//! What the commands print: profile tables, the before/after comparison,
+//! per-phase times, and stdout that a closed pipe ends quietly.
+
+use std::time::Instant;
+
+use entangle::error::{Error, Result};
+use entangle::math::profile::Profile;
+
+/// Writes to stdout; a closed pipe (`entangle … | head`) ends quietly.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Data(format!("cannot write the output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// What a profile was computed on, in one line.
+pub fn data_line(p: &Profile) -> String {
+    let shape: Vec<String> = p.shape.iter().map(|s| s.to_string()).collect();
+    format!(
+        "rows {} (used {}, seed {}) · features {} · grid {} · theta {} · {}",
+        p.rows,
+        p.samples_used,
+        p.seed,
+        p.features,
+        shape.join("x"),
+        p.theta,
+        if p.standardize {
+            "standardized"
+        } else {
+            "raw values"
+        }
+    )
+}
+
+/// The human-readable profile table.
+pub fn render_profile(name: &str, p: &Profile) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{name}");
+    let _ = writeln!(out, "{}", data_line(p));
+    if let Some(label) = &p.label {
+        let values: Vec<String> = label.values.iter().map(|v| v.to_string()).collect();
+        let _ = match label.scheme {
+            "binary" => writeln!(
+                out,
+                "label '{}': binary, {} → −1, {} → +1",
+                label.column, values[0], values[1]
+            ),
+            scheme => writeln!(
+                out,
+                "label '{}': {scheme} over {}",
+                label.column,
+                values.join(", ")
+            ),
+        };
+    } else {
+        let _ = writeln!(out, "no label (every row weighted +1)");
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "level  partitions   size  mean entropy  mean geometric   surrogate"
+    );
+    for (level, surrogate) in p.levels.iter().zip(&p.surrogate.levels) {
+        let sizes: Vec<usize> = level.partitions.iter().map(|q| q.size).collect();
+        let (lo, hi) = (
+            sizes.iter().min().copied().unwrap_or(0),
+            sizes.iter().max().copied().unwrap_or(0),
+        );
+        let size = if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}-{hi}")
+        };
+        let _ = writeln!(
+            out,
+            "{:>5}  {:>10}  {:>5}  {:>12.6}  {:>14.6}  {:>10.4}",
+            level.level,
+            level.partitions.len(),
+            size,
+            level.mean_entropy,
+            level.mean_geometric,
+            surrogate.mean
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:>5}  {:>10}  {:>5}  {:>12.6}  {:>14}  {:>10.4}",
+        "mean", "", "", p.mean_entropy, "", p.surrogate.mean
+    );
+    for class in &p.classes {
+        let _ = writeln!(
+            out,
+            "  class {} vs rest: mean entropy {:.6}",
+            class.label, class.mean_entropy
+        );
+    }
+    out
+}
+
+/// Seconds spent per phase of a command, in first-use order.
+#[derive(Default)]
+pub struct Phases(Vec<(&'static str, f64)>);
+
+impl Phases {
+    pub fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        let seconds = start.elapsed().as_secs_f64();
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += seconds,
+            None => self.0.push((name, seconds)),
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(n, s)| format!("{n} {s:.2} s"))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// The before/after table of `arrange`.
+pub fn render_comparison(input: &str, output: &str, before: &Profile, after: &Profile) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "{input} → {output}");
+    let _ = writeln!(out, "{}", data_line(before));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "level   entropy before   entropy after   surrogate before   surrogate after"
+    );
+    let rows = before
+        .levels
+        .iter()
+        .zip(&after.levels)
+        .zip(before.surrogate.levels.iter().zip(&after.surrogate.levels));
+    for ((b, a), (sb, sa)) in rows {
+        let _ = writeln!(
+            out,
+            "{:>5}   {:>14.6}   {:>13.6}   {:>16.4}   {:>15.4}",
+            b.level, b.mean_entropy, a.mean_entropy, sb.mean, sa.mean
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{:>5}   {:>14.6}   {:>13.6}   {:>16.4}   {:>15.4}",
+        "mean",
+        before.mean_entropy,
+        after.mean_entropy,
+        before.surrogate.mean,
+        after.surrogate.mean
+    );
+    out
+}

@@ -1,0 +1,240 @@
+//! The accumulator behind every entangle aggregate: it folds rows into a
+//! [`RowSummary`](crate::io::summary::RowSummary) (bottom-k sample, co-moments, labels), travels between the
+//! partial and final phases as one Binary state, and evaluates to the
+//! function's result. The four aggregates differ only in what they evaluate.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray};
+use arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion::logical_expr::utils::format_state_name;
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
+};
+
+use crate::engines::options::FunctionOptions;
+use crate::engines::reduce::{Reduction, SummaryReducer};
+use crate::io::read::{is_numeric_list, is_numeric_struct};
+
+/// 1-based position of a function's options argument.
+fn options_position(output: Reduction) -> usize {
+    if output.labeled() { 3 } else { 2 }
+}
+
+/// The options of an aggregate: the string literal at argument `position`
+/// (1-based, for errors), or the defaults when the call has no such argument.
+fn options_argument(
+    args: &AccumulatorArgs,
+    function: &str,
+    output: Reduction,
+) -> Result<FunctionOptions> {
+    let position = options_position(output);
+    match args.exprs.get(position - 1) {
+        None => Ok(FunctionOptions::default()),
+        Some(expr) => {
+            let literal = expr
+                .downcast_ref::<datafusion::physical_expr::expressions::Literal>()
+                .map(|l| l.value());
+            match literal.map(ScalarValue::try_as_str) {
+                Some(Some(Some(text))) => FunctionOptions::parse(text, function, output.keys())
+                    .map_err(|e| DataFusionError::Plan(e.to_string())),
+                _ => Err(DataFusionError::Plan(format!(
+                    "{function}: argument {position} (options) must be a string literal such as 'shape=8x8, levels=1..3', got {expr}"
+                ))),
+            }
+        }
+    }
+}
+
+/// Checks argument types at planning time; errors name the argument.
+fn check_argument_types(
+    function: &str,
+    output: Reduction,
+    types: &[DataType],
+) -> Result<Vec<DataType>> {
+    let (least, most) = if output.labeled() { (2, 3) } else { (1, 2) };
+    let usage = if output.labeled() {
+        format!("{function}(features, label [, options])")
+    } else {
+        format!("{function}(features [, options])")
+    };
+    if types.len() < least || types.len() > most {
+        return Err(DataFusionError::Plan(format!(
+            "{function}: expected {least} or {most} arguments ({usage}), got {}",
+            types.len()
+        )));
+    }
+    if !is_numeric_list(&types[0]) && !is_numeric_struct(&types[0]) {
+        return Err(DataFusionError::Plan(format!(
+            "{function}: argument 1 (features) must be a list of numbers such as make_array(f1, f2, ...) or an array column, or a struct of numbers such as struct(f1, f2, ...), got {}",
+            types[0]
+        )));
+    }
+    if output.labeled() {
+        let t = &types[1];
+        let label_ok = t.is_null()
+            || t.is_integer()
+            || t.is_floating()
+            || matches!(
+                t,
+                DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
+            || matches!(t, DataType::Dictionary(..));
+        if !label_ok {
+            return Err(DataFusionError::Plan(format!(
+                "{function}: argument 2 (label) must be an integer, boolean or string column, or NULL for unlabeled data, got {t}"
+            )));
+        }
+    }
+    let options = options_position(output) - 1;
+    if let Some(t) = types.get(options)
+        && !matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+    {
+        return Err(DataFusionError::Plan(format!(
+            "{function}: argument {} (options) must be a string such as 'shape=8x8, levels=1..3', got {t}",
+            options + 1
+        )));
+    }
+    Ok(types.to_vec())
+}
+
+/// The one state field: the encoded [`RowSummary`](crate::io::summary::RowSummary).
+fn state_fields(args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+    Ok(vec![Arc::new(Field::new(
+        format_state_name(args.name, "summary"),
+        DataType::Binary,
+        true,
+    ))])
+}
+
+/// One entangle aggregate: its name, its `Signature`, what it evaluates to
+/// and its documentation (each function's file supplies the latter).
+#[derive(Debug)]
+pub(crate) struct SummaryAggregate {
+    name: &'static str,
+    output: Reduction,
+    signature: Signature,
+    documentation: fn() -> &'static Documentation,
+}
+
+// Equal when they are the same function (the name decides the rest).
+impl PartialEq for SummaryAggregate {
+    fn eq(&self, other: &Self) -> bool {
+        (self.name, self.output) == (other.name, other.output)
+    }
+}
+impl Eq for SummaryAggregate {}
+impl std::hash::Hash for SummaryAggregate {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.name, self.output).hash(state);
+    }
+}
+
+impl SummaryAggregate {
+    pub(crate) fn udaf(
+        name: &'static str,
+        output: Reduction,
+        documentation: fn() -> &'static Documentation,
+    ) -> AggregateUDF {
+        AggregateUDF::from(SummaryAggregate {
+            name,
+            output,
+            signature: Signature::user_defined(Volatility::Immutable),
+            documentation,
+        })
+    }
+}
+
+impl AggregateUDFImpl for SummaryAggregate {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        check_argument_types(self.name, self.output, arg_types)
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self.output.return_type())
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(SummaryAccumulator::new(
+            self.name,
+            self.output,
+            args,
+        )?))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        state_fields(args)
+    }
+
+    fn documentation(&self) -> Option<&Documentation> {
+        Some((self.documentation)())
+    }
+}
+
+/// Folds rows into a summary and evaluates one aggregate.
+#[derive(Debug)]
+pub(crate) struct SummaryAccumulator {
+    reducer: SummaryReducer,
+}
+
+impl SummaryAccumulator {
+    pub(crate) fn new(
+        function: &'static str,
+        output: Reduction,
+        args: AccumulatorArgs,
+    ) -> Result<Self> {
+        let options = options_argument(&args, function, output)?;
+        let features = args.expr_fields[0].name().clone();
+        let label = (output.labeled() && !args.expr_fields[1].data_type().is_null())
+            .then(|| args.expr_fields[1].name().clone());
+        Ok(SummaryAccumulator {
+            reducer: SummaryReducer::new(function, output, options, features, label),
+        })
+    }
+
+    fn error(&self, e: crate::Error) -> DataFusionError {
+        DataFusionError::Execution(self.reducer.error(e).to_string())
+    }
+}
+
+impl Accumulator for SummaryAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        self.reducer
+            .add(&values[0], values.get(1))
+            .map_err(|e| self.error(e))
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        let value = self.reducer.evaluate().map_err(|e| self.error(e))?;
+        ScalarValue::try_from_array(&value, 0)
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.reducer.size()
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let encoded = self.reducer.summary().encode();
+        Ok(vec![ScalarValue::Binary(Some(encoded))])
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let states = states[0].as_binary::<i32>();
+        for bytes in states.iter().flatten() {
+            self.reducer
+                .merge_encoded(bytes)
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+}

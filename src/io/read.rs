@@ -1,0 +1,842 @@
+//! Reading Parquet and CSV through arrow-rs into the core: feature selection
+//! (wide columns or one array column), validation with errors that name the
+//! column, and one streaming pass that builds the bottom-k sample, the
+//! co-moments of all rows and the set of labels.
+//!
+//! Float64 columns without nulls are read in place (their Arrow buffers are
+//! the slices the core reads); other numeric types are cast to Float64.
+
+use std::fs::File;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, RecordBatch};
+use arrow::buffer::NullBuffer;
+use arrow::compute::{cast, filter_record_batch};
+use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, SchemaRef};
+use arrow::error::ArrowError;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::arrange::neighbours::Weighting;
+use crate::error::{Error, Result};
+use crate::io::block::FeatureBlock;
+use crate::io::summary::RowSummary;
+use crate::math::labels::{LabelKey, OrderedF64};
+
+/// Rows per record batch read.
+const BATCH_ROWS: usize = 8192;
+
+/// Which columns hold the features.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureSelection {
+    /// These columns, in this order (`--features a,b,c`).
+    Columns(Vec<String>),
+    /// Every numeric column whose name starts with the prefix, in file order,
+    /// except the label (`--features-prefix p`; an empty prefix takes all).
+    Prefix(String),
+    /// The elements of one FixedSizeList/List column (`--array col`).
+    Array(String),
+}
+
+/// What to read and how.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub selection: FeatureSelection,
+    pub label: Option<String>,
+    pub max_samples: usize,
+    pub seed: u64,
+    /// Drop rows with a null feature value instead of failing.
+    pub skip_null_rows: bool,
+    /// Dense co-moments or sparse (blockwise) weights.
+    pub weighting: Weighting,
+}
+
+/// The result of one pass over the input.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    /// Rows dropped for null features (`skip_null_rows`).
+    pub skipped_rows: u64,
+    /// Feature names in selection order (`col[i]` for an array column).
+    pub feature_names: Vec<String>,
+    /// The sample, co-moments and labels of all rows read.
+    pub summary: RowSummary,
+}
+
+impl Scan {
+    /// Rows read (after skipped rows).
+    pub fn rows(&self) -> u64 {
+        self.summary.rows()
+    }
+
+    /// Warnings about the data worth showing a user.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings =
+            constant_feature_warnings(&self.summary, &|j| self.feature_names[j].clone());
+        if self.skipped_rows > 0 {
+            warnings.push(format!(
+                "skipped {} rows with null feature values",
+                self.skipped_rows
+            ));
+        }
+        warnings
+    }
+}
+
+/// A warning for each constant feature (`name(j)` names feature j).
+pub fn constant_feature_warnings(
+    summary: &RowSummary,
+    name: &dyn Fn(usize) -> String,
+) -> Vec<String> {
+    (0..summary.features().unwrap_or(0))
+        .filter(|&j| summary.is_constant(j))
+        .map(|j| {
+            format!(
+                "feature '{}' is constant; it carries no information (surrogate weight 0)",
+                name(j)
+            )
+        })
+        .collect()
+}
+
+/// The input files: a file, every .parquet/.csv file of a directory in name
+/// order, or the files a glob pattern matches.
+/// A path that does not exist but holds `*`, `?` or `[` is a glob pattern
+/// (`data/part-*.parquet`), matching files in name order.
+pub fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
+    let text = path.to_string_lossy();
+    if !path.exists() && text.contains(['*', '?', '[']) {
+        let pattern = glob::glob(&text)
+            .map_err(|e| Error::file(path, format!("not a valid glob pattern: {e}")))?;
+        let mut files = Vec::new();
+        for entry in pattern {
+            let file = entry.map_err(|e| Error::file(path, e))?;
+            if file.is_file() && format_of(&file).is_some() {
+                files.push(file);
+            }
+        }
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::file(
+                path,
+                "the pattern matches no .parquet or .csv file",
+            ));
+        }
+        return Ok(files);
+    }
+    let meta = std::fs::metadata(path).map_err(|e| Error::file(path, e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| Error::file(path, e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| format_of(p).is_some() && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::file(
+            path,
+            "directory holds no .parquet or .csv file",
+        ));
+    }
+    Ok(files)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Parquet,
+    Csv,
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "parquet" | "pq" | "parq" => Some(Format::Parquet),
+        "csv" => Some(Format::Csv),
+        _ => None,
+    }
+}
+
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch>>>;
+
+/// One input file opened for reading.
+pub struct Source {
+    path: PathBuf,
+    format: Format,
+    schema: SchemaRef,
+    /// Number of rows when the format says so up front (Parquet).
+    rows: Option<u64>,
+}
+
+impl Source {
+    pub fn open(path: &Path) -> Result<Self> {
+        let format = match format_of(path) {
+            Some(f) => f,
+            None => {
+                // Unknown extension: Parquet if the magic says so, else CSV.
+                let mut magic = [0u8; 4];
+                let is_parquet = File::open(path)
+                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+                    .is_ok()
+                    && &magic == b"PAR1";
+                if is_parquet {
+                    Format::Parquet
+                } else {
+                    Format::Csv
+                }
+            }
+        };
+        let file = File::open(path).map_err(|e| Error::file(path, e))?;
+        let (schema, rows) = match format {
+            Format::Parquet => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|e| Error::file(path, format!("not a readable Parquet file: {e}")))?;
+                (
+                    builder.schema().clone(),
+                    Some(builder.metadata().file_metadata().num_rows() as u64),
+                )
+            }
+            Format::Csv => {
+                let (schema, _) = arrow::csv::reader::Format::default()
+                    .with_header(true)
+                    .infer_schema(file, None)
+                    .map_err(|e| Error::file(path, format!("not a readable CSV file: {e}")))?;
+                (Arc::new(schema), None)
+            }
+        };
+        Ok(Source {
+            path: path.to_path_buf(),
+            format,
+            schema,
+            rows,
+        })
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn is_parquet(&self) -> bool {
+        self.format == Format::Parquet
+    }
+
+    /// Number of rows, when known without reading the data.
+    pub fn rows(&self) -> Option<u64> {
+        self.rows
+    }
+
+    /// Reads the given top-level columns, batch by batch.
+    pub fn batches(&self, columns: &[usize]) -> Result<Batches> {
+        let path = self.path.clone();
+        let file = File::open(&self.path).map_err(|e| Error::file(&self.path, e))?;
+        let wrap = move |e: arrow::error::ArrowError| Error::file(&path, e);
+        match self.format {
+            Format::Parquet => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                    .map_err(|e| Error::file(&self.path, e))?;
+                let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
+                let reader = builder
+                    .with_projection(mask)
+                    .with_batch_size(BATCH_ROWS)
+                    .build()
+                    .map_err(|e| Error::file(&self.path, e))?;
+                Ok(Box::new(reader.map(move |b| b.map_err(&wrap))))
+            }
+            Format::Csv => {
+                let reader = arrow::csv::ReaderBuilder::new(self.schema.clone())
+                    .with_header(true)
+                    .with_batch_size(BATCH_ROWS)
+                    .with_projection(columns.to_vec())
+                    .build(file)
+                    .map_err(|e| Error::file(&self.path, e))?;
+                Ok(Box::new(reader.map(move |b| b.map_err(&wrap))))
+            }
+        }
+    }
+}
+
+/// Whether a type can be cast to f64 as a feature value.
+pub fn is_numeric(data_type: &DataType) -> bool {
+    data_type.is_integer()
+        || data_type.is_floating()
+        || matches!(
+            data_type,
+            DataType::Decimal128(..) | DataType::Decimal256(..)
+        )
+}
+
+/// Whether a type can hold a row's features: a (fixed-size) list of numbers.
+pub fn is_numeric_list(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::FixedSizeList(f, _) | DataType::List(f) | DataType::LargeList(f)
+            if is_numeric(f.data_type())
+    )
+}
+
+/// Whether a type can hold a row's features as named fields: a struct of
+/// numbers (`struct(f1, f2, ...)` costs no copy, unlike `make_array`).
+pub fn is_numeric_struct(t: &DataType) -> bool {
+    matches!(t, DataType::Struct(fields)
+        if !fields.is_empty() && fields.iter().all(|f| is_numeric(f.data_type())))
+}
+
+/// One features argument as a batch of columns and their resolution: a list
+/// column of numbers (`name` names it) is one array column; a struct of
+/// numbers gives one wide feature per field, named by the field, sharing its
+/// buffers. A null struct row counts as a null in every feature.
+pub fn feature_columns(array: &ArrayRef, name: &str) -> Result<(RecordBatch, ResolvedFeatures)> {
+    let error = |e: ArrowError| Error::column(name, e.to_string());
+    let t = array.data_type();
+    if is_numeric_list(t) {
+        let batch = RecordBatch::try_from_iter([(name, array.clone())]).map_err(error)?;
+        return Ok((batch, ResolvedFeatures::Array(0, name.to_string())));
+    }
+    if !is_numeric_struct(t) {
+        return Err(Error::column(
+            name,
+            format!("has type {t}; features must be a list, fixed-size list or struct of numbers"),
+        ));
+    }
+    let (fields, columns, row_nulls) = array.as_struct().clone().into_parts();
+    let columns = columns
+        .into_iter()
+        .map(|c| match &row_nulls {
+            Some(rows) if rows.null_count() > 0 => {
+                let nulls = NullBuffer::union(Some(rows), c.nulls());
+                c.to_data()
+                    .into_builder()
+                    .nulls(nulls)
+                    .build()
+                    .map(arrow::array::make_array)
+            }
+            _ => Ok(c),
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(error)?;
+    let names = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, f.name().clone()));
+    let features = ResolvedFeatures::Wide(names.collect());
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema, columns).map_err(error)?;
+    Ok((batch, features))
+}
+
+/// The features resolved against a schema.
+#[derive(Debug, Clone)]
+pub enum ResolvedFeatures {
+    /// Column indices and names, in selection order.
+    Wide(Vec<(usize, String)>),
+    /// The array column's index and name.
+    Array(usize, String),
+}
+
+impl ResolvedFeatures {
+    /// The top-level columns holding features.
+    pub fn columns(&self) -> Vec<usize> {
+        match self {
+            ResolvedFeatures::Wide(cols) => cols.iter().map(|c| c.0).collect(),
+            ResolvedFeatures::Array(i, _) => vec![*i],
+        }
+    }
+}
+
+/// Resolves a selection against a schema; errors name the column.
+pub fn resolve_features(
+    schema: &Schema,
+    selection: &FeatureSelection,
+    label: Option<&str>,
+) -> Result<ResolvedFeatures> {
+    let find = |name: &str| {
+        schema.index_of(name).map_err(|_| {
+            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            Error::column(
+                name,
+                format!("not found (columns are: {})", names.join(", ")),
+            )
+        })
+    };
+    let resolved = match selection {
+        FeatureSelection::Columns(names) => {
+            let mut cols = Vec::with_capacity(names.len());
+            for name in names {
+                let i = find(name)?;
+                let t = schema.field(i).data_type();
+                if !is_numeric(t) {
+                    return Err(Error::column(
+                        name,
+                        format!("has type {t}; features must be numeric"),
+                    ));
+                }
+                if cols.iter().any(|(j, _)| *j == i) {
+                    return Err(Error::column(name, "is selected twice"));
+                }
+                cols.push((i, name.clone()));
+            }
+            ResolvedFeatures::Wide(cols)
+        }
+        FeatureSelection::Prefix(prefix) => {
+            let cols: Vec<(usize, String)> = schema
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| {
+                    f.name().starts_with(prefix.as_str())
+                        && Some(f.name().as_str()) != label
+                        && is_numeric(f.data_type())
+                })
+                .map(|(i, f)| (i, f.name().clone()))
+                .collect();
+            if cols.is_empty() {
+                return Err(Error::option(
+                    "--features-prefix",
+                    format!("no numeric column starts with '{prefix}'"),
+                ));
+            }
+            ResolvedFeatures::Wide(cols)
+        }
+        FeatureSelection::Array(name) => {
+            let i = find(name)?;
+            match schema.field(i).data_type() {
+                t if is_numeric_list(t) => ResolvedFeatures::Array(i, name.clone()),
+                t => {
+                    return Err(Error::column(
+                        name,
+                        format!(
+                            "has type {t}; an array column must be a FixedSizeList or List of numbers"
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    if let Some(label) = label {
+        let i = find(label).map_err(|_| Error::label(label, "not found"))?;
+        if resolved.columns().contains(&i) {
+            return Err(Error::label(label, "is also selected as a feature"));
+        }
+        check_label_type(label, schema.field(i).data_type())?;
+    }
+    Ok(resolved)
+}
+
+fn check_label_type(column: &str, t: &DataType) -> Result<()> {
+    let ok = t.is_integer()
+        || t.is_floating()
+        || matches!(
+            t,
+            DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        )
+        || matches!(t, DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) || v.is_integer());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::label(
+            column,
+            format!("has type {t}; labels must be integer, boolean or string"),
+        ))
+    }
+}
+
+/// The labels of one batch, one per row.
+pub fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Vec<LabelKey>> {
+    let null_at = |i: usize| {
+        Error::label(
+            column,
+            format!(
+                "null at row {} (labels must be present on every row)",
+                first_row + i as u64
+            ),
+        )
+    };
+    if let Some(i) = first_null(array, 0..array.len()) {
+        return Err(null_at(i));
+    }
+    let t = array.data_type();
+    let cast_to = |to: &DataType| cast(array, to).map_err(|e| Error::label(column, e.to_string()));
+    Ok(
+        if t.is_integer() || matches!(t, DataType::Dictionary(_, v) if v.is_integer()) {
+            let ints = cast_to(&DataType::Int64)?;
+            let ints = ints.as_primitive::<Int64Type>();
+            if let Some(i) = first_null(ints, 0..ints.len()) {
+                return Err(Error::label(
+                    column,
+                    format!(
+                        "value at row {} does not fit a 64-bit integer",
+                        first_row + i as u64
+                    ),
+                ));
+            }
+            ints.values().iter().map(|&v| LabelKey::Int(v)).collect()
+        } else if t.is_floating() {
+            let floats = cast_to(&DataType::Float64)?;
+            let floats = floats.as_primitive::<Float64Type>();
+            let mut keys = Vec::with_capacity(floats.len());
+            for (i, &v) in floats.values().iter().enumerate() {
+                if v.is_nan() {
+                    return Err(Error::label(
+                        column,
+                        format!("NaN at row {}", first_row + i as u64),
+                    ));
+                }
+                keys.push(LabelKey::Float(OrderedF64::new(v)));
+            }
+            keys
+        } else if matches!(t, DataType::Boolean) {
+            let bools: &BooleanArray = array.as_boolean();
+            bools.values().iter().map(LabelKey::Bool).collect()
+        } else {
+            let strings = cast_to(&DataType::Utf8)?;
+            strings
+                .as_string::<i32>()
+                .iter()
+                .map(|s| LabelKey::Str(s.unwrap_or_default().to_string()))
+                .collect()
+        },
+    )
+}
+
+/// Reads and validates one features array (see [`feature_columns`]; rows
+/// numbered from `first_row` in errors).
+pub fn feature_block_of(array: &ArrayRef, name: &str, first_row: u64) -> Result<FeatureBlock> {
+    let (batch, features) = feature_columns(array, name)?;
+    feature_block(&batch, &features, first_row)
+}
+
+/// Casts a numeric array to Float64 without copying when it already is one.
+fn to_f64(array: &ArrayRef, column: &str) -> Result<Float64Array> {
+    if let Some(a) = array.as_primitive_opt::<Float64Type>() {
+        return Ok(a.clone());
+    }
+    let cast = cast(array, &DataType::Float64)
+        .map_err(|e| Error::column(column, format!("cannot be read as numbers: {e}")))?;
+    Ok(cast.as_primitive::<Float64Type>().clone())
+}
+
+/// Errors on NaN or infinite values, naming the column and the row.
+fn check_finite(
+    values: &[f64],
+    column: &dyn Fn(usize) -> String,
+    first_row: u64,
+    row_of: &dyn Fn(usize) -> usize,
+) -> Result<()> {
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        let what = if values[k].is_nan() {
+            "NaN"
+        } else {
+            "an infinite value"
+        };
+        return Err(Error::column(
+            column(k),
+            format!("{what} at row {}", first_row + row_of(k) as u64),
+        ));
+    }
+    Ok(())
+}
+
+/// The first index in `range` at which `array` is null (physical nulls, as
+/// `Array::is_null`), without a dynamic call per element.
+fn first_null(array: &dyn Array, mut range: Range<usize>) -> Option<usize> {
+    let nulls = array.nulls().filter(|n| n.null_count() > 0)?;
+    range.find(|&k| nulls.is_null(k))
+}
+
+/// Rows of `batch` whose features hold no null (for `skip_null_rows`).
+pub fn rows_without_nulls(batch: &RecordBatch, features: &ResolvedFeatures) -> BooleanArray {
+    let rows = batch.num_rows();
+    let mut keep = vec![true; rows];
+    match features {
+        ResolvedFeatures::Wide(cols) => {
+            for (pos, _) in cols.iter().enumerate() {
+                if let Some(nulls) = batch.column(pos).nulls() {
+                    for (keep, valid) in keep.iter_mut().zip(nulls.iter()) {
+                        *keep &= valid;
+                    }
+                }
+            }
+        }
+        ResolvedFeatures::Array(..) => {
+            let a = batch.column(0);
+            let (values, starts) = list_parts(a);
+            for (r, keep) in keep.iter_mut().enumerate() {
+                if a.is_null(r) {
+                    *keep = false;
+                } else if let Some(values) = &values {
+                    let (s, e) = starts(r);
+                    *keep = first_null(values.as_ref(), s..e).is_none();
+                }
+            }
+        }
+    }
+    BooleanArray::from(keep)
+}
+
+/// The child values of a list-like array and a function giving row r's range.
+#[allow(clippy::type_complexity)]
+fn list_parts(array: &ArrayRef) -> (Option<ArrayRef>, Box<dyn Fn(usize) -> (usize, usize) + '_>) {
+    match array.data_type() {
+        DataType::FixedSizeList(..) => {
+            let l = array.as_fixed_size_list();
+            let w = l.value_length() as usize;
+            (
+                Some(l.values().clone()),
+                Box::new(move |r| {
+                    let s = l.value_offset(r) as usize;
+                    (s, s + w)
+                }),
+            )
+        }
+        DataType::List(_) => {
+            let l = array.as_list::<i32>();
+            (
+                Some(l.values().clone()),
+                Box::new(move |r| {
+                    let o = l.value_offsets();
+                    (o[r] as usize, o[r + 1] as usize)
+                }),
+            )
+        }
+        DataType::LargeList(_) => {
+            let l = array.as_list::<i64>();
+            (
+                Some(l.values().clone()),
+                Box::new(move |r| {
+                    let o = l.value_offsets();
+                    (o[r] as usize, o[r + 1] as usize)
+                }),
+            )
+        }
+        _ => (None, Box::new(|_| (0, 0))),
+    }
+}
+
+/// Streams one or more files: validates every row, keeps the bottom-k sample,
+/// accumulates co-moments of all rows and the distinct labels.
+/// `progress(rows_done, rows_total_if_known)` is called after each batch.
+pub fn scan(
+    files: &[PathBuf],
+    options: &ScanOptions,
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<Scan> {
+    let sources: Vec<Source> = files
+        .iter()
+        .map(|f| Source::open(f))
+        .collect::<Result<_>>()?;
+    let total_rows: Option<u64> = sources.iter().map(|s| s.rows()).sum();
+    let mut feature_names: Option<Vec<String>> = None;
+    let mut summary = RowSummary::new(options.max_samples, options.seed, options.label.is_some())
+        .with_weighting(options.weighting);
+    let (mut rows, mut skipped) = (0u64, 0u64);
+
+    for source in &sources {
+        let features = resolve_features(
+            source.schema(),
+            &options.selection,
+            options.label.as_deref(),
+        )
+        .map_err(|e| in_file(e, source.path(), files.len()))?;
+        let mut columns = features.columns();
+        let label_position = options.label.as_ref().map(|l| {
+            columns.push(source.schema().index_of(l).expect("resolved above"));
+            columns.len() - 1
+        });
+        // A projection returns columns in file order; map ours onto it.
+        let mut sorted = columns.clone();
+        sorted.sort_unstable();
+        let position = |c: usize| sorted.binary_search(&c).expect("projected");
+        let feature_positions: Vec<usize> =
+            features.columns().iter().map(|&c| position(c)).collect();
+        let label_index = label_position.map(|p| position(columns[p]));
+
+        for batch in source.batches(&sorted)? {
+            let batch = batch?;
+            let batch = reorder(&batch, &feature_positions, label_index);
+            let batch = if options.skip_null_rows {
+                let keep = rows_without_nulls(&batch, &features);
+                let kept = keep.true_count();
+                skipped += (batch.num_rows() - kept) as u64;
+                if kept == batch.num_rows() {
+                    batch
+                } else {
+                    filter_record_batch(&batch, &keep).map_err(|e| Error::file(source.path(), e))?
+                }
+            } else {
+                batch
+            };
+            let block = feature_block(&batch, &features, rows)?;
+            let names = feature_names.get_or_insert_with(|| block_names(&features, &block));
+            let row_labels = match (&options.label, label_index) {
+                (Some(name), Some(_)) => Some((
+                    name.as_str(),
+                    batch_labels(name, batch.column(batch.num_columns() - 1), rows)?,
+                )),
+                _ => None,
+            };
+            if block.width() != names.len() {
+                return Err(Error::column(
+                    features_label(&features),
+                    format!(
+                        "{} has {} features, earlier input had {}",
+                        source.path().display(),
+                        block.width(),
+                        names.len()
+                    ),
+                ));
+            }
+            summary.add(
+                &block,
+                &features_label(&features),
+                row_labels.as_ref().map(|(n, k)| (*n, k.as_slice())),
+            )?;
+            rows += block.rows() as u64;
+            progress(rows + skipped, total_rows);
+        }
+    }
+    let feature_names = feature_names.unwrap_or_default();
+    if rows < 2 {
+        return Err(Error::Data(format!("need at least 2 rows, found {rows}")));
+    }
+    if feature_names.len() < 2 {
+        return Err(Error::Data(format!(
+            "need at least 2 features, found {}",
+            feature_names.len()
+        )));
+    }
+    Ok(Scan {
+        skipped_rows: skipped,
+        feature_names,
+        summary,
+    })
+}
+
+fn in_file(e: Error, path: &Path, files: usize) -> Error {
+    if files > 1 { Error::file(path, e) } else { e }
+}
+
+/// The batch's columns with the features first (selection order) and the label last.
+fn reorder(batch: &RecordBatch, features: &[usize], label: Option<usize>) -> RecordBatch {
+    let indices: Vec<usize> = features.iter().copied().chain(label).collect();
+    batch
+        .project(&indices)
+        .expect("indices come from the projection")
+}
+
+fn features_label(features: &ResolvedFeatures) -> String {
+    match features {
+        ResolvedFeatures::Wide(_) => "features".to_string(),
+        ResolvedFeatures::Array(_, name) => name.clone(),
+    }
+}
+
+fn block_names(features: &ResolvedFeatures, block: &FeatureBlock) -> Vec<String> {
+    match (features, block) {
+        (ResolvedFeatures::Wide(cols), _) => cols.iter().map(|c| c.1.clone()).collect(),
+        (ResolvedFeatures::Array(_, name), FeatureBlock::Array { width, .. }) => {
+            (0..*width).map(|i| format!("{name}[{i}]")).collect()
+        }
+        _ => unreachable!("layouts match"),
+    }
+}
+
+/// Extracts and validates the features of a batch whose first columns are the
+/// features in selection order. `first_row` numbers rows in errors.
+fn feature_block(
+    batch: &RecordBatch,
+    features: &ResolvedFeatures,
+    first_row: u64,
+) -> Result<FeatureBlock> {
+    let null_error = |column: &str, r: usize, what: &str| {
+        Error::column(
+            column,
+            format!(
+                "{what} at row {} (use --skip-null-rows or the skip_null_rows option to drop such rows)",
+                first_row + r as u64
+            ),
+        )
+    };
+    match features {
+        ResolvedFeatures::Wide(cols) => {
+            let mut arrays = Vec::with_capacity(cols.len());
+            for (pos, (_, name)) in cols.iter().enumerate() {
+                let a = batch.column(pos);
+                if let Some(r) = first_null(a.as_ref(), 0..a.len()) {
+                    return Err(null_error(name, r, "null value"));
+                }
+                let values = to_f64(a, name)?;
+                check_finite(values.values(), &|_| name.clone(), first_row, &|k| k)?;
+                arrays.push(values);
+            }
+            Ok(FeatureBlock::Wide(arrays))
+        }
+        ResolvedFeatures::Array(_, name) => {
+            let a = batch.column(0);
+            if let Some(r) = first_null(a.as_ref(), 0..a.len()) {
+                return Err(null_error(name, r, "null array"));
+            }
+            let (child, range) = list_parts(a);
+            let child = child.expect("array column resolved as a list");
+            let rows = a.len();
+            let mut starts = Vec::with_capacity(rows);
+            let mut width = None;
+            for r in 0..rows {
+                let (s, e) = range(r);
+                let w = *width.get_or_insert(e - s);
+                if e - s != w {
+                    return Err(Error::column(
+                        name,
+                        format!(
+                            "array lengths differ: row {} has {} elements, row {} has {w}",
+                            first_row + r as u64,
+                            e - s,
+                            first_row
+                        ),
+                    ));
+                }
+                if let Some(k) = first_null(child.as_ref(), s..e) {
+                    return Err(null_error(&format!("{name}[{}]", k - s), r, "null element"));
+                }
+                starts.push(s);
+            }
+            let values = to_f64(&child, name)?;
+            let width = width.unwrap_or(0);
+            for (r, &s) in starts.iter().enumerate() {
+                check_finite(
+                    &values.values()[s..s + width],
+                    &|k| format!("{name}[{k}]"),
+                    first_row,
+                    &|_| r,
+                )?;
+            }
+            Ok(FeatureBlock::Array {
+                values,
+                starts,
+                width,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f64_columns_are_not_copied() {
+        let a: ArrayRef = Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]));
+        let b = to_f64(&a, "x").unwrap();
+        assert_eq!(
+            b.values().as_ptr(),
+            a.as_primitive::<Float64Type>().values().as_ptr(),
+            "a Float64 column must be read in place"
+        );
+        let i: ArrayRef = Arc::new(arrow::array::Int32Array::from(vec![1, 2]));
+        assert_eq!(to_f64(&i, "x").unwrap().values().as_ref(), &[1.0, 2.0]);
+    }
+}

@@ -1,0 +1,580 @@
+//! Writing a rearranged dataset (SPEC §3): in the wide layout the feature
+//! columns trade places (names, types and values kept; other columns stay in
+//! place); in the array layout the elements of every row are permuted. Every
+//! row and value survives bit for bit. Parquet input is streamed row group by
+//! row group (one output row group per input row group, the input's codecs
+//! kept), the order is stored under the key `entangle.order`, and the output
+//! appears atomically: it is written to a temporary file beside the target and
+//! renamed into place only when complete.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, FixedSizeListArray, GenericListArray, OffsetSizeTrait, RecordBatch,
+    UInt64Array,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::compute::take;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::io::read::{ResolvedFeatures, Source};
+
+/// Key of the order in the output's key-value metadata.
+pub const ORDER_KEY: &str = "entangle.order";
+
+/// Checks that `order` is a permutation of 0..n; the error names `what`.
+pub fn check_permutation(order: &[usize], n: usize, what: &str) -> Result<()> {
+    if order.len() != n {
+        return Err(Error::option(
+            what,
+            format!("has {} entries but {n} features were selected", order.len()),
+        ));
+    }
+    let mut seen = vec![false; n];
+    for &i in order {
+        if i >= n {
+            return Err(Error::option(
+                what,
+                format!("is not a permutation: index {i} is out of range 0..{n}"),
+            ));
+        }
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(Error::option(
+                what,
+                format!("is not a permutation: index {i} appears twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The inverse permutation.
+pub fn inverse(order: &[usize]) -> Vec<usize> {
+    let mut inv = vec![0; order.len()];
+    for (j, &i) in order.iter().enumerate() {
+        inv[i] = j;
+    }
+    inv
+}
+
+/// How one batch is rearranged.
+struct Rearrangement {
+    features: ResolvedFeatures,
+    order: Vec<usize>,
+    input_schema: SchemaRef,
+    output_schema: SchemaRef,
+}
+
+impl Rearrangement {
+    fn new(schema: &SchemaRef, features: ResolvedFeatures, order: &[usize]) -> Result<Self> {
+        // The new order goes to the key-value metadata; drop a stale copy.
+        let mut metadata = schema.metadata().clone();
+        metadata.remove(ORDER_KEY);
+        let output_schema = match &features {
+            ResolvedFeatures::Wide(cols) => {
+                check_permutation(order, cols.len(), "order")?;
+                let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+                for (slot, &source) in order.iter().enumerate() {
+                    fields[cols[slot].0] = schema.fields()[cols[source].0].clone();
+                }
+                Arc::new(Schema::new_with_metadata(fields, metadata))
+            }
+            ResolvedFeatures::Array(..) => {
+                Arc::new(Schema::new_with_metadata(schema.fields().clone(), metadata))
+            }
+        };
+        Ok(Rearrangement {
+            features,
+            order: order.to_vec(),
+            input_schema: schema.clone(),
+            output_schema,
+        })
+    }
+
+    fn apply(&self, batch: &RecordBatch, first_row: u64) -> Result<RecordBatch> {
+        debug_assert_eq!(batch.schema().fields(), self.input_schema.fields());
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        match &self.features {
+            ResolvedFeatures::Wide(cols) => {
+                for (slot, &source) in self.order.iter().enumerate() {
+                    columns[cols[slot].0] = batch.column(cols[source].0).clone();
+                }
+            }
+            ResolvedFeatures::Array(index, name) => {
+                columns[*index] =
+                    permute_elements(batch.column(*index), &self.order, name, first_row)?;
+            }
+        }
+        RecordBatch::try_new(self.output_schema.clone(), columns)
+            .map_err(|e| Error::Data(e.to_string()))
+    }
+}
+
+/// Permutes the elements of every row of a list-like array: row r's element
+/// j becomes its old element `order[j]`. Null rows keep their (placeholder) values.
+pub fn permute_elements(
+    array: &ArrayRef,
+    order: &[usize],
+    name: &str,
+    first_row: u64,
+) -> Result<ArrayRef> {
+    let rows = RowPermutation {
+        order,
+        name,
+        first_row,
+    };
+    Ok(match array.data_type() {
+        DataType::FixedSizeList(field, size) => {
+            let l = array.as_fixed_size_list();
+            let ranges =
+                (0..l.len()).map(|r| (l.value_offset(r) as usize, *size as usize, l.is_valid(r)));
+            let values = rows.take_values(ranges, l.values())?;
+            Arc::new(FixedSizeListArray::new(
+                field.clone(),
+                *size,
+                values,
+                l.nulls().cloned(),
+            ))
+        }
+        DataType::List(_) => rows.permute_list(array.as_list::<i32>())?,
+        DataType::LargeList(_) => rows.permute_list(array.as_list::<i64>())?,
+        t => {
+            return Err(Error::column(
+                name,
+                format!("has type {t}; expected a list column"),
+            ));
+        }
+    })
+}
+
+/// The element permutation applied to every row of a list-like column.
+struct RowPermutation<'a> {
+    order: &'a [usize],
+    name: &'a str,
+    first_row: u64,
+}
+
+impl RowPermutation<'_> {
+    /// The child values in their new order, given each row's (start, length,
+    /// valid). Rows of the order's length are permuted; null rows of another
+    /// length keep their values; a valid row of another length is an error.
+    fn take_values(
+        &self,
+        rows: impl Iterator<Item = (usize, usize, bool)>,
+        values: &ArrayRef,
+    ) -> Result<ArrayRef> {
+        let n = self.order.len();
+        let mut idx = Vec::new();
+        for (r, (start, len, valid)) in rows.enumerate() {
+            if len == n {
+                idx.extend(self.order.iter().map(|&k| (start + k) as u64));
+            } else if !valid {
+                idx.extend((start..start + len).map(|k| k as u64));
+            } else {
+                return Err(Error::column(
+                    self.name,
+                    format!(
+                        "row {} has {len} elements, the order has {n}",
+                        self.first_row + r as u64
+                    ),
+                ));
+            }
+        }
+        take(values, &UInt64Array::from(idx), None)
+            .map_err(|e| Error::column(self.name, e.to_string()))
+    }
+
+    /// A List or LargeList with every row permuted (offsets rebased to zero).
+    fn permute_list<O: OffsetSizeTrait>(&self, list: &GenericListArray<O>) -> Result<ArrayRef> {
+        let o = list.value_offsets();
+        let ranges = (0..list.len()).map(|r| {
+            (
+                o[r].as_usize(),
+                (o[r + 1] - o[r]).as_usize(),
+                list.is_valid(r),
+            )
+        });
+        let values = self.take_values(ranges, list.values())?;
+        let offsets = OffsetBuffer::new(o.iter().map(|&v| v - o[0]).collect::<Vec<_>>().into());
+        let field = match list.data_type() {
+            DataType::List(f) | DataType::LargeList(f) => f.clone(),
+            _ => unreachable!("a list array"),
+        };
+        Ok(Arc::new(GenericListArray::<O>::new(
+            field,
+            offsets,
+            values,
+            list.nulls().cloned(),
+        )))
+    }
+}
+
+/// A temporary file beside `output`, renamed onto it by [`AtomicOutput::commit`];
+/// dropped without commit, it is removed.
+pub struct AtomicOutput {
+    temp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+impl AtomicOutput {
+    pub fn create(target: &Path) -> Result<Self> {
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        // Keep the extension: some writers choose the format by it.
+        let suffix = target
+            .extension()
+            .map_or(".tmp".to_string(), |e| format!(".{}", e.to_string_lossy()));
+        let mut builder = tempfile::Builder::new();
+        let prefix = format!(".{name}.entangle-");
+        builder.prefix(&prefix).suffix(&suffix);
+        // An ordinary file's mode, not the private 0600 of temporary files.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let temp = builder
+            .tempfile_in(&dir)
+            .map_err(|e| Error::file(target, format!("cannot write the output: {e}")))?;
+        Ok(AtomicOutput {
+            temp,
+            target: target.to_path_buf(),
+        })
+    }
+
+    /// The temporary file, for writers that take a path.
+    pub fn path(&self) -> &Path {
+        self.temp.path()
+    }
+
+    pub fn file(&self) -> Result<File> {
+        self.temp.reopen().map_err(|e| Error::file(&self.target, e))
+    }
+
+    pub fn commit(self) -> Result<()> {
+        let target = self.target.clone();
+        self.temp
+            .persist(&target)
+            .map_err(|e| Error::file(&target, format!("cannot write the output: {}", e.error)))?;
+        Ok(())
+    }
+}
+
+/// Writes a whole file atomically.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let out = AtomicOutput::create(path)?;
+    out.file()?
+        .write_all(bytes)
+        .map_err(|e| Error::file(path, format!("cannot write: {e}")))?;
+    out.commit()
+}
+
+/// Refuses to overwrite the input. `write_rearranged` checks it too; callers
+/// with long work before the write check it first.
+pub fn check_distinct(input: &Path, output: &Path) -> Result<()> {
+    let same = match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(Error::option(
+            "-o",
+            format!("the output {} is the input file", output.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `source` rearranged by `order` to `output` (Parquet, or CSV when
+/// `output` ends in .csv). Returns the number of rows written.
+/// `progress(rows_done, rows_total)` is called after each batch.
+pub fn write_rearranged(
+    source: &Source,
+    output: &Path,
+    features: ResolvedFeatures,
+    order: &[usize],
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<u64> {
+    let input = source.path();
+    check_distinct(input, output)?;
+    let rearrangement = Rearrangement::new(source.schema(), features, order)?;
+    let order_json = serde_json::to_string(order).expect("a list of numbers");
+    let out = AtomicOutput::create(output)?;
+    let write_error =
+        |e: &dyn std::fmt::Display| Error::file(output, format!("cannot write the output: {e}"));
+    let csv_out = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let parquet_input = if source.is_parquet() {
+        let file = File::open(input).map_err(|e| Error::file(input, e))?;
+        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            .map_err(|e| Error::file(input, e))?;
+        Some((file, metadata))
+    } else {
+        None
+    };
+    let mut sink = if csv_out {
+        Sink::Csv(Box::new(
+            arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(out.file()?),
+        ))
+    } else {
+        let props = match &parquet_input {
+            Some((_, metadata)) => writer_properties(metadata, &order_json),
+            None => WriterProperties::builder()
+                .set_key_value_metadata(Some(vec![KeyValue::new(
+                    ORDER_KEY.to_string(),
+                    order_json.clone(),
+                )]))
+                .build(),
+        };
+        Sink::Parquet(Box::new(
+            ColumnParallelWriter::new(out.file()?, rearrangement.output_schema.clone(), props)
+                .map_err(|e| write_error(&e))?,
+        ))
+    };
+    let mut rows = 0u64;
+    let total = source.rows();
+    let write = |sink: &mut Sink, batch: RecordBatch, rows: &mut u64| -> Result<()> {
+        let batch = rearrangement.apply(&batch, *rows)?;
+        sink.write(&batch).map_err(|e| write_error(&e))?;
+        *rows += batch.num_rows() as u64;
+        progress(*rows, total);
+        Ok(())
+    };
+    match &parquet_input {
+        Some((file, metadata)) => {
+            for group in 0..metadata.metadata().num_row_groups() {
+                let group_rows = metadata.metadata().row_group(group).num_rows() as usize;
+                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                    file.try_clone().map_err(|e| Error::file(input, e))?,
+                    metadata.clone(),
+                )
+                .with_row_groups(vec![group])
+                .with_batch_size(group_rows.clamp(1, 8192))
+                .build()
+                .map_err(|e| Error::file(input, e))?;
+                for batch in reader {
+                    write(
+                        &mut sink,
+                        batch.map_err(|e| Error::file(input, e))?,
+                        &mut rows,
+                    )?;
+                }
+                // One output row group per input row group.
+                sink.end_row_group().map_err(|e| write_error(&e))?;
+            }
+        }
+        None => {
+            let all: Vec<usize> = (0..source.schema().fields().len()).collect();
+            for batch in source.batches(&all)? {
+                write(&mut sink, batch?, &mut rows)?;
+            }
+        }
+    }
+    sink.finish().map_err(|e| write_error(&e))?;
+    out.commit()?;
+    Ok(rows)
+}
+
+/// Where rearranged batches go.
+enum Sink {
+    Csv(Box<arrow::csv::Writer<File>>),
+    Parquet(Box<ColumnParallelWriter>),
+}
+
+impl Sink {
+    fn write(&mut self, batch: &RecordBatch) -> std::result::Result<(), String> {
+        match self {
+            Sink::Csv(w) => w.write(batch).map_err(|e| e.to_string()),
+            Sink::Parquet(w) => w.write(batch).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn end_row_group(&mut self) -> std::result::Result<(), String> {
+        match self {
+            Sink::Csv(_) => Ok(()),
+            Sink::Parquet(w) => w.end_row_group().map_err(|e| e.to_string()),
+        }
+    }
+
+    fn finish(self) -> std::result::Result<(), String> {
+        match self {
+            Sink::Csv(_) => Ok(()),
+            Sink::Parquet(w) => w.finish().map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// A Parquet writer that encodes the columns of a row group in parallel (on
+/// rayon's pool): encoding, dictionaries and compression are per column, so
+/// wide tables use every core. The file is what `ArrowWriter` writes (the
+/// same properties and embedded Arrow schema); row groups end on request or
+/// at the properties' row limit.
+struct ColumnParallelWriter {
+    file: SerializedFileWriter<File>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    /// The open row group's column writers, one per leaf column.
+    group: Option<Vec<ArrowColumnWriter>>,
+    group_rows: usize,
+    groups_written: usize,
+    max_group_rows: usize,
+}
+
+impl ColumnParallelWriter {
+    fn new(
+        file: File,
+        schema: SchemaRef,
+        props: WriterProperties,
+    ) -> parquet::errors::Result<Self> {
+        let max_group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX);
+        let (file, factory) =
+            ArrowWriter::try_new(file, schema.clone(), Some(props))?.into_serialized_writer()?;
+        Ok(ColumnParallelWriter {
+            file,
+            factory,
+            schema,
+            group: None,
+            group_rows: 0,
+            groups_written: 0,
+            max_group_rows,
+        })
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> parquet::errors::Result<()> {
+        let writers = match &mut self.group {
+            Some(writers) => writers,
+            group => group.insert(self.factory.create_column_writers(self.groups_written)?),
+        };
+        let mut leaves = Vec::with_capacity(writers.len());
+        for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
+            leaves.extend(compute_leaves(field, column)?);
+        }
+        writers
+            .par_iter_mut()
+            .zip(leaves.par_iter())
+            .try_for_each(|(writer, leaf)| writer.write(leaf))?;
+        self.group_rows += batch.num_rows();
+        if self.group_rows >= self.max_group_rows {
+            self.end_row_group()?;
+        }
+        Ok(())
+    }
+
+    fn end_row_group(&mut self) -> parquet::errors::Result<()> {
+        let Some(writers) = self.group.take() else {
+            return Ok(());
+        };
+        let chunks = writers
+            .into_par_iter()
+            .map(ArrowColumnWriter::close)
+            .collect::<parquet::errors::Result<Vec<_>>>()?;
+        let mut row_group = self.file.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut row_group)?;
+        }
+        row_group.close()?;
+        self.groups_written += 1;
+        self.group_rows = 0;
+        Ok(())
+    }
+
+    fn finish(mut self) -> parquet::errors::Result<()> {
+        self.end_row_group()?;
+        self.file.close().map(|_| ())
+    }
+}
+
+/// Writer properties that keep the input's codecs and dictionary use (per
+/// column), its key-value metadata, and add the order.
+fn writer_properties(metadata: &ArrowReaderMetadata, order_json: &str) -> WriterProperties {
+    let parquet = metadata.metadata();
+    let mut builder = WriterProperties::builder().set_max_row_group_row_count(Some(usize::MAX));
+    if parquet.num_row_groups() > 0 {
+        for column in parquet.row_group(0).columns() {
+            let path = ColumnPath::new(column.column_path().parts().to_vec());
+            // Dictionary encoding as the input had it: trying one on every
+            // float column that never had one only costs time.
+            builder = builder
+                .set_column_compression(path.clone(), column.compression())
+                .set_column_dictionary_enabled(path, column.dictionary_page_offset().is_some());
+        }
+    }
+    let mut kv: Vec<KeyValue> = parquet
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .filter(|k| k.key != "ARROW:schema" && k.key != ORDER_KEY)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    kv.push(KeyValue::new(ORDER_KEY.to_string(), order_json.to_string()));
+    builder.set_key_value_metadata(Some(kv)).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permutations_are_checked() {
+        assert!(check_permutation(&[2, 0, 1], 3, "order").is_ok());
+        let e = check_permutation(&[0, 1], 3, "order")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "order: has 2 entries but 3 features were selected");
+        let e = check_permutation(&[0, 0, 1], 3, "order")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "order: is not a permutation: index 0 appears twice");
+        let e = check_permutation(&[0, 3, 1], 3, "order")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "order: is not a permutation: index 3 is out of range 0..3"
+        );
+        assert_eq!(inverse(&[2, 0, 1]), vec![1, 2, 0]);
+    }
+
+    #[test]
+    fn list_elements_are_permuted_per_row() {
+        let values = arrow::array::Float64Array::from_iter_values((0..6).map(|v| v as f64));
+        let field = Arc::new(arrow::datatypes::Field::new(
+            "item",
+            DataType::Float64,
+            false,
+        ));
+        let list: ArrayRef = Arc::new(FixedSizeListArray::new(field, 3, Arc::new(values), None));
+        let out = permute_elements(&list.slice(1, 1), &[2, 0, 1], "v", 0).unwrap();
+        let out = out.as_fixed_size_list();
+        let row = out.value(0);
+        assert_eq!(
+            row.as_primitive::<arrow::datatypes::Float64Type>()
+                .values()
+                .as_ref(),
+            &[5.0, 3.0, 4.0]
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! Layer 1, the mathematics (SPEC §1, §2): the measure on plain slices and
+//! faer matrices, with no Arrow, Parquet or engine types.
+
+pub mod exact_moments;
+pub mod gram;
+pub mod labels;
+pub mod moments;
+pub mod profile;
+pub mod sample;
+pub mod spectrum;
+pub mod synthetic;
+pub mod tree;

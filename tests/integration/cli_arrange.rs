@@ -1,0 +1,700 @@
+//! `entangle arrange` and `entangle apply` end to end: nothing lost (every row
+//! and value read back), the inverse order restores the input exactly, codecs
+//! and row groups kept, quality on the sample data, and bad input.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::common::*;
+use arrow::array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, FixedSizeBinaryArray,
+    FixedSizeListArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array, Int64Array,
+    LargeStringArray, ListArray, RecordBatch, StringArray, TimestampMicrosecondArray, UInt32Array,
+};
+use arrow::datatypes::{DataType, Field, Int32Type};
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use serde_json::Value;
+
+/// Reads a whole Parquet file: its batches concatenated, row-group count, key-value metadata.
+fn read_back(path: &Path) -> (RecordBatch, usize, Vec<(String, String)>, Compression) {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+    let meta = builder.metadata().clone();
+    let schema = builder.schema().clone();
+    let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
+    let batch = arrow::compute::concat_batches(&schema, &batches).unwrap();
+    let kv = meta
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .map(|k| (k.key.clone(), k.value.clone().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let codec = meta.row_group(0).column(0).compression();
+    (batch, meta.num_row_groups(), kv, codec)
+}
+
+fn order_meta(kv: &[(String, String)]) -> Vec<usize> {
+    let v = &kv
+        .iter()
+        .find(|(k, _)| k == "entangle.order")
+        .expect("entangle.order metadata")
+        .1;
+    serde_json::from_str(v).unwrap()
+}
+
+/// 150 rows: 8 smooth features interleaved with non-feature columns of many
+/// Parquet physical types, with nulls; written in row groups of 40, ZSTD.
+fn wide_table(path: &Path) -> RecordBatch {
+    let rows = 150usize;
+    let feature = |j: usize| -> ArrayRef {
+        Arc::new(Float64Array::from_iter_values((0..rows).map(|r| {
+            ((r as f64) * 0.05 + j as f64 * 0.7).sin() + 0.01 * (r % 7) as f64
+        })))
+    };
+    let null_every = |k: usize| move |r: usize| !r.is_multiple_of(k);
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("id", Arc::new(Int64Array::from_iter_values(0..rows as i64))),
+        ("f0", feature(3)),
+        (
+            "tiny",
+            Arc::new(Int8Array::from_iter(
+                (0..rows).map(|r| null_every(5)(r).then_some((r % 100) as i8)),
+            )),
+        ),
+        ("f1", feature(0)),
+        (
+            "small",
+            Arc::new(Int16Array::from_iter(
+                (0..rows).map(|r| null_every(6)(r).then_some(r as i16 * 3)),
+            )),
+        ),
+        ("f2", feature(5)),
+        (
+            "count",
+            Arc::new(Int32Array::from_iter(
+                (0..rows).map(|r| null_every(7)(r).then_some(r as i32)),
+            )),
+        ),
+        ("f3", feature(1)),
+        (
+            "unsigned",
+            Arc::new(UInt32Array::from_iter(
+                (0..rows).map(|r| null_every(8)(r).then_some(r as u32 * 11)),
+            )),
+        ),
+        ("f4", feature(7)),
+        (
+            "ratio",
+            Arc::new(Float32Array::from_iter(
+                (0..rows).map(|r| null_every(9)(r).then_some(r as f32 / 3.0)),
+            )),
+        ),
+        ("f5", feature(2)),
+        (
+            "flag",
+            Arc::new(BooleanArray::from_iter(
+                (0..rows).map(|r| null_every(4)(r).then_some(r % 3 == 0)),
+            )),
+        ),
+        ("f6", feature(6)),
+        (
+            "name",
+            Arc::new(StringArray::from_iter(
+                (0..rows).map(|r| null_every(10)(r).then(|| format!("row-{r}"))),
+            )),
+        ),
+        (
+            "note",
+            Arc::new(LargeStringArray::from_iter(
+                (0..rows).map(|r| null_every(11)(r).then(|| "é".repeat(r % 4))),
+            )),
+        ),
+        (
+            "blob",
+            Arc::new(BinaryArray::from_iter(
+                (0..rows).map(|r| null_every(12)(r).then(|| vec![r as u8; r % 5])),
+            )),
+        ),
+        (
+            "fixed",
+            Arc::new(
+                FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                    (0..rows).map(|r| null_every(13)(r).then_some([r as u8, 7, 9])),
+                    3,
+                )
+                .unwrap(),
+            ),
+        ),
+        (
+            "day",
+            Arc::new(Date32Array::from_iter(
+                (0..rows).map(|r| null_every(14)(r).then_some(19000 + r as i32)),
+            )),
+        ),
+        (
+            "at",
+            Arc::new(TimestampMicrosecondArray::from_iter((0..rows).map(|r| {
+                null_every(15)(r).then_some(1_700_000_000_000_000 + r as i64)
+            }))),
+        ),
+        (
+            "price",
+            Arc::new(
+                Decimal128Array::from_iter(
+                    (0..rows).map(|r| null_every(16)(r).then_some(r as i128 * 101)),
+                )
+                .with_precision_and_scale(12, 2)
+                .unwrap(),
+            ),
+        ),
+        (
+            "tags",
+            Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(
+                (0..rows).map(|r| {
+                    null_every(17)(r)
+                        .then(|| (0..r % 3).map(|k| Some(k as i32)).collect::<Vec<_>>())
+                }),
+            )),
+        ),
+        ("f7", feature(4)),
+        (
+            "label",
+            Arc::new(Int32Array::from_iter_values(
+                (0..rows).map(|r| (r % 2) as i32),
+            )),
+        ),
+    ];
+    let table = batch(columns);
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap()))
+        .set_max_row_group_row_count(Some(40))
+        .build();
+    let mut w =
+        ArrowWriter::try_new(File::create(path).unwrap(), table.schema(), Some(props)).unwrap();
+    w.write(&table).unwrap();
+    w.close().unwrap();
+    table
+}
+
+#[test]
+fn wide_layout_loses_nothing_and_apply_inverts() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.parquet");
+    let table = wide_table(&input);
+    let output = dir.path().join("out.parquet");
+    let order_file = dir.path().join("order.json");
+    let out = entangle_ok(&[
+        "arrange",
+        path_str(&input),
+        "-o",
+        path_str(&output),
+        "--features-prefix",
+        "f",
+        "--label",
+        "label",
+        "--order-out",
+        path_str(&order_file),
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let order: Vec<usize> = serde_json::from_value(v["order"].clone()).unwrap();
+    let (got, groups, kv, codec) = read_back(&output);
+    assert_eq!(groups, 4, "one output row group per input row group");
+    assert!(
+        matches!(codec, Compression::ZSTD(_)),
+        "codec kept: {codec:?}"
+    );
+    assert_eq!(order_meta(&kv), order);
+    assert_eq!(got.num_rows(), table.num_rows());
+    // Non-feature columns are untouched and in place; feature columns trade places.
+    let names: Vec<String> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let features: Vec<usize> = (0..names.len())
+        .filter(|&i| names[i].starts_with('f') && names[i].len() == 2)
+        .collect();
+    for (i, field) in got.schema().fields().iter().enumerate() {
+        let source = if let Some(slot) = features.iter().position(|&c| c == i) {
+            features[order[slot]]
+        } else {
+            i
+        };
+        assert_eq!(field.name(), &names[source], "column {i}");
+        assert_eq!(
+            got.column(i).as_ref(),
+            table.column(source).as_ref(),
+            "values of {}",
+            names[source]
+        );
+    }
+    // The order file, and apply of the inverse order restores the input exactly.
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&order_file).unwrap()).unwrap();
+    assert_eq!(file["order"], v["order"]);
+    let arranged_names: Vec<String> = order.iter().map(|&k| names[features[k]].clone()).collect();
+    let mut inverse = vec![0; order.len()];
+    for (j, &k) in order.iter().enumerate() {
+        inverse[k] = j;
+    }
+    let inverse_file = dir.path().join("inverse.json");
+    std::fs::write(
+        &inverse_file,
+        serde_json::json!({"order": inverse, "features": arranged_names}).to_string(),
+    )
+    .unwrap();
+    let restored = dir.path().join("restored.parquet");
+    entangle_ok(&[
+        "apply",
+        path_str(&output),
+        "--order",
+        path_str(&inverse_file),
+        "-o",
+        path_str(&restored),
+    ]);
+    let (back, groups, _, _) = read_back(&restored);
+    assert_eq!(groups, 4);
+    // Same fields, same values; the metadata now records the (inverse) order.
+    assert_eq!(back.schema().fields(), table.schema().fields());
+    assert_eq!(
+        back.columns(),
+        table.columns(),
+        "apply of the inverse order restores the input"
+    );
+    assert_eq!(order_meta(&read_back(&restored).2), inverse);
+}
+
+#[test]
+fn array_layouts_permute_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rows, n) = (120usize, 16usize);
+    let value = |r: usize, j: usize| ((r as f32) * 0.11 + (j as f32) * 0.4).cos();
+    let item32 = Arc::new(Field::new("item", DataType::Float32, true));
+    let fixed = FixedSizeListArray::new(
+        item32,
+        n as i32,
+        Arc::new(Float32Array::from_iter_values(
+            (0..rows).flat_map(|r| (0..n).map(move |j| value(r, j))),
+        )),
+        None,
+    );
+    let ints = ListArray::from_iter_primitive::<Int32Type, _, _>((0..rows).map(|r| {
+        (r != 5).then(|| {
+            (0..n)
+                .map(|j| Some((value(r, j) * 1000.0) as i32))
+                .collect::<Vec<_>>()
+        })
+    }));
+    let input = dir.path().join("arrays.parquet");
+    let table = batch(vec![
+        ("pixels", Arc::new(fixed) as ArrayRef),
+        ("counts", Arc::new(ints)),
+        ("id", Arc::new(Int64Array::from_iter_values(0..rows as i64))),
+    ]);
+    write_parquet(&input, &table, 50);
+    for column in ["pixels", "counts"] {
+        let output = dir.path().join(format!("{column}.parquet"));
+        let order_file = dir.path().join(format!("{column}.json"));
+        let mut args = vec![
+            "arrange",
+            path_str(&input),
+            "-o",
+            path_str(&output),
+            "--array",
+            column,
+            "--shape",
+            "4,4",
+        ];
+        args.extend([
+            "--order-out",
+            path_str(&order_file),
+            "--json",
+            "--skip-null-rows",
+        ]);
+        let v: Value = serde_json::from_str(&entangle_ok(&args)).unwrap();
+        let order: Vec<usize> = serde_json::from_value(v["order"].clone()).unwrap();
+        let (got, _, kv, _) = read_back(&output);
+        assert_eq!(order_meta(&kv), order);
+        let file: Value =
+            serde_json::from_str(&std::fs::read_to_string(&order_file).unwrap()).unwrap();
+        assert_eq!(file["array"], column);
+        assert_eq!(file["shape"], serde_json::json!([4, 4]));
+        let (before, after) = (
+            table.column_by_name(column).unwrap(),
+            got.column_by_name(column).unwrap(),
+        );
+        assert_eq!(after.null_count(), before.null_count());
+        for r in 0..rows {
+            assert_eq!(after.is_null(r), before.is_null(r));
+            if before.is_null(r) {
+                continue;
+            }
+            let (b, a) = (row_values(before, r), row_values(after, r));
+            for j in 0..n {
+                assert_eq!(
+                    a[j].to_bits(),
+                    b[order[j]].to_bits(),
+                    "{column} row {r} element {j}"
+                );
+            }
+        }
+        assert_eq!(
+            got.column_by_name("id").unwrap(),
+            table.column_by_name("id").unwrap()
+        );
+    }
+}
+
+fn row_values(array: &ArrayRef, r: usize) -> Vec<f64> {
+    let row = match array.data_type() {
+        DataType::FixedSizeList(..) => array
+            .as_any()
+            .downcast_ref::<FixedSizeListArray>()
+            .unwrap()
+            .value(r),
+        _ => array.as_any().downcast_ref::<ListArray>().unwrap().value(r),
+    };
+    let row = arrow::compute::cast(&row, &DataType::Float64).unwrap();
+    row.as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap()
+        .values()
+        .to_vec()
+}
+
+#[test]
+fn sample_data_arrangement_beats_natural_order_and_lowers_entanglement() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "signals_1d",
+            vec!["--features-prefix", "x", "--label", "spike"],
+        ),
+        (
+            "images_2d",
+            vec![
+                "--array",
+                "pixels",
+                "--shape",
+                "16,16",
+                "--label",
+                "bright_blob",
+            ],
+        ),
+    ];
+    for (name, selection) in cases {
+        let natural = root.join(format!("{name}.parquet"));
+        let shuffled = root.join(format!("{name}_shuffled.parquet"));
+        let output = dir.path().join(format!("{name}.parquet"));
+        let mut args = vec![
+            "arrange",
+            path_str(&shuffled),
+            "-o",
+            path_str(&output),
+            "--json",
+            "--max-samples",
+            "300",
+        ];
+        args.extend(&selection);
+        let v: Value = serde_json::from_str(&entangle_ok(&args)).unwrap();
+        let mut args = vec![
+            "profile",
+            path_str(&natural),
+            "--json",
+            "--max-samples",
+            "300",
+        ];
+        args.extend(&selection);
+        let natural_profile: Value = serde_json::from_str(&entangle_ok(&args)).unwrap();
+        // The arranged order cuts no more than the natural order at any level
+        // (up to round-off).
+        let (after, nat) = (
+            surrogate_means(&v["after"]),
+            surrogate_means(&natural_profile),
+        );
+        for (level, (a, n)) in after.iter().zip(&nat).enumerate() {
+            assert!(
+                *a <= n * (1.0 + 1e-9),
+                "{name} level {}: arranged surrogate {a} > natural {n}",
+                level + 1
+            );
+        }
+        let shuffled_surrogate = surrogate_means(&v["before"]);
+        assert!(
+            // Single features (the finest level) cut the same in any order, up to round-off.
+            after
+                .iter()
+                .zip(&shuffled_surrogate)
+                .all(|(a, s)| *a <= s * (1.0 + 1e-9)),
+            "{name}: arranged above shuffled"
+        );
+        let (before, after) = (
+            v["before"]["mean_entropy"].as_f64().unwrap(),
+            v["after"]["mean_entropy"].as_f64().unwrap(),
+        );
+        assert!(
+            after < before,
+            "{name}: entanglement {after} not below shuffled {before}"
+        );
+        // Profiling the written file gives the `after` profile, bit for bit.
+        let mut args = vec![
+            "profile",
+            path_str(&output),
+            "--json",
+            "--max-samples",
+            "300",
+        ];
+        args.extend(&selection);
+        let reread: Value = serde_json::from_str(&entangle_ok(&args)).unwrap();
+        assert_eq!(reread["levels"], v["after"]["levels"], "{name}");
+    }
+}
+
+#[test]
+fn bad_orders_and_outputs_are_clear_errors_without_partial_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.parquet");
+    write_parquet(&input, &signal_table(60, 8), 1000);
+    let write_order = |name: &str, json: Value| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, json.to_string()).unwrap();
+        p
+    };
+    let features: Vec<String> = (0..8).map(|j| format!("f{j:02}")).collect();
+    let out = dir.path().join("out.parquet");
+    let cases = [
+        (
+            serde_json::json!({"order": [0, 1, 2, 3, 4, 5, 6, 6], "features": features}),
+            "order file: is not a permutation: index 6 appears twice",
+        ),
+        (
+            serde_json::json!({"order": [0, 1, 2, 3, 4, 5, 6, 9], "features": features}),
+            "order file: is not a permutation: index 9 is out of range 0..8",
+        ),
+        (
+            serde_json::json!({"order": [0, 1, 2], "features": features}),
+            "order file: has 3 entries but 8 features were selected",
+        ),
+        (
+            serde_json::json!({"order": [0, 1, 2, 3, 4, 5, 6, 7], "features": features, "shape": [3, 3]}),
+            "--shape: 3x3 has 9 positions but 8 features were selected",
+        ),
+        (
+            serde_json::json!({"order": [0, 1, 2, 3, 4, 5, 6, 7], "features": ["f00", "nope"]}),
+            "column 'nope': not found",
+        ),
+        (serde_json::json!({"permutation": [1]}), "not an order file"),
+    ];
+    for (k, (json, expected)) in cases.into_iter().enumerate() {
+        let file = write_order(&format!("order{k}.json"), json);
+        let err = entangle_err(&[
+            "apply",
+            path_str(&input),
+            "--order",
+            path_str(&file),
+            "-o",
+            path_str(&out),
+        ]);
+        assert!(
+            err.contains(expected),
+            "case {k}: expected '{expected}' in {err}"
+        );
+    }
+    let good = write_order(
+        "good.json",
+        serde_json::json!({"order": [7, 6, 5, 4, 3, 2, 1, 0], "features": features}),
+    );
+    let err = entangle_err(&[
+        "apply",
+        path_str(&input),
+        "--order",
+        path_str(&good),
+        "-o",
+        path_str(&input),
+    ]);
+    assert!(
+        err.contains("-o: the output") && err.contains("is the input file"),
+        "{err}"
+    );
+    let err = entangle_err(&[
+        "arrange",
+        path_str(&input),
+        "-o",
+        path_str(&input),
+        "--features-prefix",
+        "f",
+    ]);
+    assert!(err.contains("is the input file"), "{err}");
+    let missing_dir = dir.path().join("no/such/dir/out.parquet");
+    let err = entangle_err(&[
+        "apply",
+        path_str(&input),
+        "--order",
+        path_str(&good),
+        "-o",
+        path_str(&missing_dir),
+    ]);
+    assert!(err.contains("cannot write the output"), "{err}");
+    let err = entangle_err(&[
+        "arrange",
+        path_str(&input),
+        "-o",
+        path_str(&out),
+        "--features-prefix",
+        "f",
+        "--plot",
+        "x.pdf",
+    ]);
+    assert!(
+        err.contains("--plot: x.pdf: the file must end in .svg or .png"),
+        "{err}"
+    );
+    // No output and no temporary file was left behind by any failure.
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| !n.ends_with(".json") && n != "in.parquet")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn plots_are_written_as_svg_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.parquet");
+    write_parquet(&input, &signal_table(80, 8), 1000);
+    let svg = dir.path().join("p.svg");
+    let png = dir.path().join("p.png");
+    entangle_ok(&[
+        "profile",
+        path_str(&input),
+        "--features-prefix",
+        "f",
+        "--plot",
+        path_str(&svg),
+    ]);
+    let out = dir.path().join("o.parquet");
+    entangle_ok(&[
+        "arrange",
+        path_str(&input),
+        "-o",
+        path_str(&out),
+        "--features-prefix",
+        "f",
+        "--plot",
+        path_str(&png),
+    ]);
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg_text.starts_with("<svg") && svg_text.contains("mean entanglement entropy"));
+    let png_bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&png_bytes[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+/// An order file for `apply`.
+fn write_order(dir: &Path, order: &[usize], features: &[&str]) -> std::path::PathBuf {
+    let path = dir.join("order.json");
+    let json = serde_json::json!({ "order": order, "features": features });
+    std::fs::write(&path, json.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn csv_input_keeps_every_value_as_csv_and_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let mut text = String::from("id,a,b,c,d,tag\n");
+    for r in 0..40 {
+        let t = r as f64 * 0.3;
+        text += &format!(
+            "{r},{},{},{},{},t{r}\n",
+            t.sin(),
+            (t + 0.2).sin(),
+            t.cos(),
+            (t + 0.1).sin()
+        );
+    }
+    std::fs::write(&input, &text).unwrap();
+    let output = dir.path().join("out.csv");
+    let out = entangle_ok(&[
+        "arrange",
+        path_str(&input),
+        "-o",
+        path_str(&output),
+        "--features",
+        "a,b,c,d",
+        "--json",
+    ]);
+    let order: Vec<usize> =
+        serde_json::from_value(serde_json::from_str::<Value>(&out).unwrap()["order"].clone())
+            .unwrap();
+    let read = |p: &Path| -> Vec<Vec<String>> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    };
+    let (before, after) = (read(&input), read(&output));
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!((&a[0], &a[5]), (&b[0], &b[5]), "non-feature columns stay");
+        for j in 0..4 {
+            // Values compared as numbers: the CSV writer may print them differently.
+            if let (Ok(x), Ok(y)) = (a[1 + j].parse::<f64>(), b[1 + order[j]].parse::<f64>()) {
+                assert_eq!(x, y);
+            } else {
+                assert_eq!(a[1 + j], b[1 + order[j]], "header");
+            }
+        }
+    }
+    // The same input written as Parquet: one row group, every value kept.
+    let parquet_out = dir.path().join("out.parquet");
+    let order_file = write_order(dir.path(), &order, &["a", "b", "c", "d"]);
+    entangle_ok(&[
+        "apply",
+        path_str(&input),
+        "--order",
+        path_str(&order_file),
+        "-o",
+        path_str(&parquet_out),
+    ]);
+    let (batch, groups, kv, _) = read_back(&parquet_out);
+    assert_eq!((batch.num_rows(), groups), (40, 1));
+    assert_eq!(order_meta(&kv), order);
+    let schema = batch.schema();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let features = ["a", "b", "c", "d"];
+    let expected_names: Vec<&str> = std::iter::once("id")
+        .chain(order.iter().map(|&k| features[k]))
+        .chain(std::iter::once("tag"))
+        .collect();
+    assert_eq!(names, expected_names);
+    for (r, row) in before[1..].iter().enumerate() {
+        for j in 0..4 {
+            let column = batch
+                .column(1 + j)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .unwrap();
+            assert_eq!(
+                column.value(r),
+                row[1 + order[j]].parse::<f64>().unwrap(),
+                "row {r}"
+            );
+        }
+        let tags = batch
+            .column(5)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(tags.value(r), row[5]);
+    }
+}
