@@ -11,7 +11,9 @@ use entangle::math::tree::Grid;
 
 use crate::measure::{Shape, parse_shape};
 use crate::render::emit;
-use crate::rewrite::{OrderFile, rewrite_all, rewrite_targets};
+use entangle::io::rewrite::OrderFile;
+
+use crate::rewrite::{check_stale, rewrite_all, rewrite_targets};
 
 #[derive(Args)]
 pub struct ApplyArgs {
@@ -32,6 +34,10 @@ pub struct ApplyArgs {
     /// Grid shape, overriding the order file's (checked against the order).
     #[arg(long, value_parser = parse_shape)]
     pub shape: Option<Shape>,
+    /// Remove the temporary outputs that killed runs left beside the output
+    /// (they are reported either way).
+    #[arg(long)]
+    pub clean_stale: bool,
 }
 
 pub fn apply_command(args: ApplyArgs) -> Result<()> {
@@ -51,6 +57,7 @@ pub fn apply_command(args: ApplyArgs) -> Result<()> {
         }
     };
     let targets = rewrite_targets(&args.input, &args.output)?;
+    check_stale(&[args.output.as_path()], args.clean_stale)?;
     let features = resolve_features(
         Source::open(&targets.pairs[0].0)?.schema(),
         &selection,
@@ -61,15 +68,15 @@ pub fn apply_command(args: ApplyArgs) -> Result<()> {
         ResolvedFeatures::Array(..) => file.order.len(),
     };
     check_permutation(&file.order, n, "order file")?;
-    if let Some(shape) = args
+    let shape = args
         .shape
         .as_ref()
         .map(|s| s.0.clone())
-        .or(file.shape.clone())
-    {
-        Grid::for_features(n, Some(&shape))?;
+        .or(file.shape.clone());
+    if let Some(shape) = &shape {
+        Grid::for_features(n, Some(shape))?;
     }
-    let rows = rewrite_all(&targets, &selection, None, &file.order)?;
+    let rows = rewrite_all(&targets, &selection, None, &file.order, shape.as_deref())?;
     emit(&format!(
         "wrote {} ({rows} rows, {n} features rearranged)\n",
         args.output.display()

@@ -1,20 +1,21 @@
 //! `entangle arrange`: rearrange the features, write the dataset, and print
 //! the profile before and after.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Args;
 
 use entangle::error::{Error, Result};
+use entangle::io::atomic::write_atomically;
 use entangle::io::plot::{plot_format, plot_profiles};
-use entangle::io::read::{ResolvedFeatures, Source, resolve_features};
-use entangle::io::rewrite::write_atomically;
+use entangle::io::read::{Source, resolve_features};
+use entangle::io::rewrite::OrderFile;
 use entangle::math::tree::{CanonicalTree, Grid};
 
 use crate::measure::{MeasureArgs, SelectionArgs, analyse, profile_of};
 use crate::render::{Phases, emit, render_comparison};
-use crate::rewrite::{OrderFile, rewrite_all, rewrite_targets};
+use crate::rewrite::{check_stale, rewrite_all, rewrite_targets};
 
 #[derive(Args)]
 pub struct ArrangeArgs {
@@ -36,6 +37,10 @@ pub struct ArrangeArgs {
     /// Draw the profile before and after to FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Remove the temporary outputs that killed runs left beside the
+    /// outputs (they are reported either way).
+    #[arg(long)]
+    pub clean_stale: bool,
 }
 
 pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
@@ -45,6 +50,15 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
     // Cheap checks before the long work: no output is an input, the
     // selection resolves (the write needs it again).
     let targets = rewrite_targets(&args.input, &args.output)?;
+    let outputs: Vec<&Path> = [
+        Some(args.output.as_path()),
+        args.order_out.as_deref(),
+        args.plot.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    check_stale(&outputs, args.clean_stale)?;
     let files: Vec<PathBuf> = targets
         .pairs
         .iter()
@@ -77,21 +91,11 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
             &args.selection.selection(),
             args.selection.label.as_deref(),
             &order,
+            options.shape.as_deref(),
         )
     })?;
     if let Some(path) = &args.order_out {
-        let file = OrderFile {
-            order: order.clone(),
-            features: match &features {
-                ResolvedFeatures::Wide(cols) => Some(cols.iter().map(|c| c.1.clone()).collect()),
-                ResolvedFeatures::Array(..) => None,
-            },
-            array: match &features {
-                ResolvedFeatures::Array(_, name) => Some(name.clone()),
-                ResolvedFeatures::Wide(_) => None,
-            },
-            shape: options.shape.clone().filter(|s| s.len() > 1),
-        };
+        let file = OrderFile::new(&order, &features, options.shape.as_deref());
         let json = serde_json::to_string(&file).map_err(|e| Error::Data(e.to_string()))?;
         write_atomically(path, format!("{json}\n").as_bytes())?;
     }

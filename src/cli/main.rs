@@ -53,6 +53,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    stop_on_signals();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -74,4 +75,33 @@ fn run(cli: Cli) -> Result<()> {
         #[cfg(feature = "ballista")]
         Command::Executor(args) => cluster::executor_command(args),
     }
+}
+
+/// On SIGINT or SIGTERM (what `timeout`, systemd, Kubernetes and Airflow
+/// send), removes the temporary outputs being written, says which targets
+/// were left as they were, and exits 130 or 143 at once: no loop needs to
+/// notice, and a rename already under way completes first.
+fn stop_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        return; // no handler: the default action still stops the process
+    };
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let targets = entangle::io::atomic::remove_unfinished();
+            let name = if signal == SIGINT {
+                "SIGINT"
+            } else {
+                "SIGTERM"
+            };
+            let unwritten = if targets.is_empty() {
+                "no output was being written".to_string()
+            } else {
+                let names: Vec<String> = targets.iter().map(|t| t.display().to_string()).collect();
+                format!("not written (left as it was): {}", names.join(", "))
+            };
+            eprintln!("entangle: stopped by {name}; {unwritten}");
+            std::process::exit(128 + signal);
+        }
+    });
 }

@@ -10,7 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::io::rewrite::AtomicOutput;
+use crate::io::atomic::AtomicOutput;
 use crate::math::profile::Profile;
 
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");

@@ -23,7 +23,7 @@ use crate::arrange::neighbours::Weighting;
 use crate::error::{Error, Result};
 use crate::io::block::FeatureBlock;
 use crate::io::summary::RowSummary;
-use crate::math::labels::{LabelKey, OrderedF64};
+use crate::math::labels::LabelKey;
 
 /// Rows per record batch read.
 const BATCH_ROWS: usize = 8192;
@@ -427,22 +427,46 @@ pub fn resolve_features(
     Ok(resolved)
 }
 
-fn check_label_type(column: &str, t: &DataType) -> Result<()> {
-    let ok = t.is_integer()
-        || t.is_floating()
-        || matches!(
-            t,
-            DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        )
-        || matches!(t, DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) || v.is_integer());
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::label(
-            column,
-            format!("has type {t}; labels must be integer, boolean or string"),
-        ))
+/// One rule for labels, in every front end: integer, boolean or string, or a
+/// dictionary of those. A float column is refused whatever its values (a
+/// continuous column was probably meant as a feature; class labels held as
+/// floats are cast explicitly).
+pub fn is_label_type(t: &DataType) -> bool {
+    fn plain(t: &DataType) -> bool {
+        t.is_integer()
+            || matches!(
+                t,
+                DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            )
     }
+    match t {
+        DataType::Dictionary(_, values) => plain(values),
+        t => plain(t),
+    }
+}
+
+/// What an error about a float label column adds.
+pub const FLOAT_LABEL_HINT: &str = "; a float column is not taken as class labels: cast it to \
+    an integer or a string (e.g. CAST(col AS BIGINT)) if its values are classes, or select it \
+    as a feature";
+
+/// What an error about a label column of type `t` adds: how to fix a float one.
+pub fn label_type_hint(t: &DataType) -> &'static str {
+    let float = t.is_floating() || matches!(t, DataType::Dictionary(_, v) if v.is_floating());
+    if float { FLOAT_LABEL_HINT } else { "" }
+}
+
+fn check_label_type(column: &str, t: &DataType) -> Result<()> {
+    if is_label_type(t) {
+        return Ok(());
+    }
+    Err(Error::label(
+        column,
+        format!(
+            "has type {t}; labels must be integer, boolean or string{}",
+            label_type_hint(t)
+        ),
+    ))
 }
 
 /// The labels of one batch, one per row.
@@ -456,6 +480,7 @@ pub fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Ve
             ),
         )
     };
+    check_label_type(column, array.data_type())?;
     if let Some(i) = first_null(array, 0..array.len()) {
         return Err(null_at(i));
     }
@@ -475,20 +500,6 @@ pub fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Ve
                 ));
             }
             ints.values().iter().map(|&v| LabelKey::Int(v)).collect()
-        } else if t.is_floating() {
-            let floats = cast_to(&DataType::Float64)?;
-            let floats = floats.as_primitive::<Float64Type>();
-            let mut keys = Vec::with_capacity(floats.len());
-            for (i, &v) in floats.values().iter().enumerate() {
-                if v.is_nan() {
-                    return Err(Error::label(
-                        column,
-                        format!("NaN at row {}", first_row + i as u64),
-                    ));
-                }
-                keys.push(LabelKey::Float(OrderedF64::new(v)));
-            }
-            keys
         } else if matches!(t, DataType::Boolean) {
             let bools: &BooleanArray = array.as_boolean();
             bools.values().iter().map(LabelKey::Bool).collect()

@@ -3,12 +3,14 @@
 //! place); in the array layout the elements of every row are permuted. Every
 //! row and value survives bit for bit. Parquet input is streamed row group by
 //! row group (one output row group per input row group, the input's codecs
-//! kept), the order is stored under the key `entangle.order`, and the output
-//! appears atomically: it is written to a temporary file beside the target and
-//! renamed into place only when complete.
+//! kept). The order file's content (`entangle.order`, and `entangle.features`
+//! or `entangle.array`, and `entangle.shape` in 2D; JSON values) goes into the
+//! Parquet key-value metadata and into the embedded Arrow schema's metadata,
+//! so every reader sees it. The output appears atomically and durably (see
+//! [`crate::io::atomic`]).
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -29,11 +31,68 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
+use crate::io::atomic::AtomicOutput;
 use crate::io::read::{ResolvedFeatures, Source};
 
-/// Key of the order in the output's key-value metadata.
+/// Key of the order in the output's metadata.
 pub const ORDER_KEY: &str = "entangle.order";
+/// Every metadata key entangle writes starts with this; a rewrite replaces
+/// an input's stale ones.
+const KEY_PREFIX: &str = "entangle.";
+
+/// A rearrangement as the order file holds it (`arrange --order-out`,
+/// `apply --order`): `{"order": [...], "features": [...]}` (wide layout) or
+/// `{"order": [...], "array": "col"}`, plus `"shape"` when 2D. `order[j]` is
+/// the input index of the feature placed at position j; `features` are the
+/// names in input order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderFile {
+    pub order: Vec<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub array: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shape: Option<Vec<usize>>,
+}
+
+impl OrderFile {
+    pub fn new(order: &[usize], features: &ResolvedFeatures, shape: Option<&[usize]>) -> Self {
+        let (features, array) = match features {
+            ResolvedFeatures::Wide(cols) => {
+                (Some(cols.iter().map(|c| c.1.clone()).collect()), None)
+            }
+            ResolvedFeatures::Array(_, name) => (None, Some(name.clone())),
+        };
+        OrderFile {
+            order: order.to_vec(),
+            features,
+            array,
+            shape: shape.filter(|s| s.len() > 1).map(<[usize]>::to_vec),
+        }
+    }
+
+    /// The metadata entries of a rearranged file, values as JSON.
+    pub fn metadata(&self) -> Vec<(String, String)> {
+        fn json(value: &impl Serialize) -> String {
+            serde_json::to_string(value).expect("numbers and strings")
+        }
+        let mut entries = vec![(ORDER_KEY.to_string(), json(&self.order))];
+        if let Some(features) = &self.features {
+            entries.push((format!("{KEY_PREFIX}features"), json(features)));
+        }
+        if let Some(array) = &self.array {
+            entries.push((format!("{KEY_PREFIX}array"), json(array)));
+        }
+        if let Some(shape) = &self.shape {
+            entries.push((format!("{KEY_PREFIX}shape"), json(shape)));
+        }
+        entries
+    }
+}
 
 /// Checks that `order` is a permutation of 0..n; the error names `what`.
 pub fn check_permutation(order: &[usize], n: usize, what: &str) -> Result<()> {
@@ -79,10 +138,17 @@ struct Rearrangement {
 }
 
 impl Rearrangement {
-    fn new(schema: &SchemaRef, features: ResolvedFeatures, order: &[usize]) -> Result<Self> {
-        // The new order goes to the key-value metadata; drop a stale copy.
+    fn new(
+        schema: &SchemaRef,
+        features: ResolvedFeatures,
+        order: &[usize],
+        entries: &[(String, String)],
+    ) -> Result<Self> {
+        // The Arrow schema's metadata (embedded in the Parquet file as
+        // ARROW:schema) carries the new entries; stale ones are dropped.
         let mut metadata = schema.metadata().clone();
-        metadata.remove(ORDER_KEY);
+        metadata.retain(|k, _| !k.starts_with(KEY_PREFIX));
+        metadata.extend(entries.iter().cloned());
         let output_schema = match &features {
             ResolvedFeatures::Wide(cols) => {
                 check_permutation(order, cols.len(), "order")?;
@@ -222,70 +288,6 @@ impl RowPermutation<'_> {
     }
 }
 
-/// A temporary file beside `output`, renamed onto it by [`AtomicOutput::commit`];
-/// dropped without commit, it is removed.
-pub struct AtomicOutput {
-    temp: tempfile::NamedTempFile,
-    target: PathBuf,
-}
-
-impl AtomicOutput {
-    pub fn create(target: &Path) -> Result<Self> {
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        // Keep the extension: some writers choose the format by it.
-        let suffix = target
-            .extension()
-            .map_or(".tmp".to_string(), |e| format!(".{}", e.to_string_lossy()));
-        let mut builder = tempfile::Builder::new();
-        let prefix = format!(".{name}.entangle-");
-        builder.prefix(&prefix).suffix(&suffix);
-        // An ordinary file's mode, not the private 0600 of temporary files.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        let temp = builder
-            .tempfile_in(&dir)
-            .map_err(|e| Error::file(target, format!("cannot write the output: {e}")))?;
-        Ok(AtomicOutput {
-            temp,
-            target: target.to_path_buf(),
-        })
-    }
-
-    /// The temporary file, for writers that take a path.
-    pub fn path(&self) -> &Path {
-        self.temp.path()
-    }
-
-    pub fn file(&self) -> Result<File> {
-        self.temp.reopen().map_err(|e| Error::file(&self.target, e))
-    }
-
-    pub fn commit(self) -> Result<()> {
-        let target = self.target.clone();
-        self.temp
-            .persist(&target)
-            .map_err(|e| Error::file(&target, format!("cannot write the output: {}", e.error)))?;
-        Ok(())
-    }
-}
-
-/// Writes a whole file atomically.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let out = AtomicOutput::create(path)?;
-    out.file()?
-        .write_all(bytes)
-        .map_err(|e| Error::file(path, format!("cannot write: {e}")))?;
-    out.commit()
-}
-
 /// Refuses to overwrite the input. `write_rearranged` checks it too; callers
 /// with long work before the write check it first.
 pub fn check_distinct(input: &Path, output: &Path) -> Result<()> {
@@ -303,19 +305,21 @@ pub fn check_distinct(input: &Path, output: &Path) -> Result<()> {
 }
 
 /// Writes `source` rearranged by `order` to `output` (Parquet, or CSV when
-/// `output` ends in .csv). Returns the number of rows written.
+/// `output` ends in .csv), recording the order (and `shape`, when 2D) in its
+/// metadata. Returns the number of rows written.
 /// `progress(rows_done, rows_total)` is called after each batch.
 pub fn write_rearranged(
     source: &Source,
     output: &Path,
     features: ResolvedFeatures,
     order: &[usize],
+    shape: Option<&[usize]>,
     progress: &dyn Fn(u64, Option<u64>),
 ) -> Result<u64> {
     let input = source.path();
     check_distinct(input, output)?;
-    let rearrangement = Rearrangement::new(source.schema(), features, order)?;
-    let order_json = serde_json::to_string(order).expect("a list of numbers");
+    let entries = OrderFile::new(order, &features, shape).metadata();
+    let rearrangement = Rearrangement::new(source.schema(), features, order, &entries)?;
     let out = AtomicOutput::create(output)?;
     let write_error =
         |e: &dyn std::fmt::Display| Error::file(output, format!("cannot write the output: {e}"));
@@ -338,12 +342,9 @@ pub fn write_rearranged(
         ))
     } else {
         let props = match &parquet_input {
-            Some((_, metadata)) => writer_properties(metadata, &order_json),
+            Some((_, metadata)) => writer_properties(metadata, &entries),
             None => WriterProperties::builder()
-                .set_key_value_metadata(Some(vec![KeyValue::new(
-                    ORDER_KEY.to_string(),
-                    order_json.clone(),
-                )]))
+                .set_key_value_metadata(Some(key_values(Vec::new(), &entries)))
                 .build(),
         };
         Sink::Parquet(Box::new(
@@ -506,7 +507,10 @@ impl ColumnParallelWriter {
 
 /// Writer properties that keep the input's codecs and dictionary use (per
 /// column), its key-value metadata, and add the order.
-fn writer_properties(metadata: &ArrowReaderMetadata, order_json: &str) -> WriterProperties {
+fn writer_properties(
+    metadata: &ArrowReaderMetadata,
+    entries: &[(String, String)],
+) -> WriterProperties {
     let parquet = metadata.metadata();
     let mut builder = WriterProperties::builder().set_max_row_group_row_count(Some(usize::MAX));
     if parquet.num_row_groups() > 0 {
@@ -519,18 +523,31 @@ fn writer_properties(metadata: &ArrowReaderMetadata, order_json: &str) -> Writer
                 .set_column_dictionary_enabled(path, column.dictionary_page_offset().is_some());
         }
     }
-    let mut kv: Vec<KeyValue> = parquet
+    let kept = parquet
         .file_metadata()
         .key_value_metadata()
         .map(|kv| {
             kv.iter()
-                .filter(|k| k.key != "ARROW:schema" && k.key != ORDER_KEY)
+                .filter(|k| k.key != "ARROW:schema")
                 .cloned()
                 .collect()
         })
         .unwrap_or_default();
-    kv.push(KeyValue::new(ORDER_KEY.to_string(), order_json.to_string()));
-    builder.set_key_value_metadata(Some(kv)).build()
+    builder
+        .set_key_value_metadata(Some(key_values(kept, entries)))
+        .build()
+}
+
+/// The input's key-value metadata without stale entangle entries, plus the
+/// new ones.
+fn key_values(mut kept: Vec<KeyValue>, entries: &[(String, String)]) -> Vec<KeyValue> {
+    kept.retain(|k| !k.key.starts_with(KEY_PREFIX));
+    kept.extend(
+        entries
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
+    kept
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::arrange::neighbours::{FeatureColumns, Weighting};
 use crate::error::{Error, Result};
 use crate::io::block::FeatureBlock;
 use crate::math::exact_moments;
-use crate::math::labels::{LabelKey, LabelSet, OrderedF64};
+use crate::math::labels::{LabelKey, LabelSet};
 use crate::math::moments::DenseMoments;
 use crate::math::profile::SampleMatrix;
 use crate::math::sample::{BottomK, SampledRow};
@@ -345,7 +345,6 @@ struct StoredRow {
 enum StoredLabel {
     Bool(bool),
     Int(i64),
-    Float(f64),
     Str(String),
 }
 
@@ -354,7 +353,6 @@ impl From<&LabelKey> for StoredLabel {
         match key {
             LabelKey::Bool(b) => StoredLabel::Bool(*b),
             LabelKey::Int(i) => StoredLabel::Int(*i),
-            LabelKey::Float(x) => StoredLabel::Float(x.get()),
             LabelKey::Str(s) => StoredLabel::Str(s.clone()),
         }
     }
@@ -365,7 +363,6 @@ impl From<StoredLabel> for LabelKey {
         match label {
             StoredLabel::Bool(b) => LabelKey::Bool(b),
             StoredLabel::Int(i) => LabelKey::Int(i),
-            StoredLabel::Float(x) => LabelKey::Float(OrderedF64::new(x)),
             StoredLabel::Str(s) => LabelKey::Str(s),
         }
     }

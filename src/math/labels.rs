@@ -11,40 +11,14 @@ use crate::error::{Error, Result};
 /// probably meant as a feature.
 pub const MAX_CLASSES: usize = 64;
 
-/// A label value, ordered the way a user expects: numbers numerically,
+/// A label value (integer, boolean or string: floats are refused when the
+/// column is read), ordered the way a user expects: numbers numerically,
 /// `false < true`, strings lexicographically.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LabelKey {
     Bool(bool),
     Int(i64),
-    /// A float label, ordered by `f64::total_cmp` (stored as its bits made monotone).
-    Float(OrderedF64),
     Str(String),
-}
-
-/// An f64 with a total order, for float labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct OrderedF64(u64);
-
-impl OrderedF64 {
-    pub fn new(value: f64) -> Self {
-        let value = if value == 0.0 { 0.0 } else { value };
-        OrderedF64(value.to_bits())
-    }
-    pub fn get(self) -> f64 {
-        f64::from_bits(self.0)
-    }
-}
-
-impl Ord for OrderedF64 {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.get().total_cmp(&other.get())
-    }
-}
-impl PartialOrd for OrderedF64 {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
 }
 
 impl fmt::Display for LabelKey {
@@ -52,7 +26,6 @@ impl fmt::Display for LabelKey {
         match self {
             LabelKey::Bool(b) => write!(f, "{b}"),
             LabelKey::Int(i) => write!(f, "{i}"),
-            LabelKey::Float(x) => write!(f, "{}", x.get()),
             LabelKey::Str(s) => write!(f, "{s}"),
         }
     }
@@ -63,7 +36,6 @@ impl Serialize for LabelKey {
         match self {
             LabelKey::Bool(b) => s.serialize_bool(*b),
             LabelKey::Int(i) => s.serialize_i64(*i),
-            LabelKey::Float(x) => s.serialize_f64(x.get()),
             LabelKey::Str(v) => s.serialize_str(v),
         }
     }

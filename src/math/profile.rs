@@ -115,6 +115,47 @@ pub fn leaf_columns(
         .collect()
 }
 
+/// Refuses a theta that makes the feature map degenerate on these values
+/// (after standardization, if on): a phase pi·theta·x beyond 2^52, where f64
+/// holds no fraction of a period and cos/sin say nothing about x, or a
+/// kernel cos(pi·theta·(a − b)) equal to 1 to machine precision for every
+/// pair of values (|phase difference| below 2^-26), so that every entropy is 0.
+fn check_theta(columns: &[Vec<f64>], theta: f64) -> Result<()> {
+    let largest = columns
+        .iter()
+        .flatten()
+        .fold(0.0f64, |m, &x| m.max(x.abs()));
+    if largest == 0.0 {
+        return Ok(()); // every feature constant: nothing the map can distort
+    }
+    let phase = std::f64::consts::PI * theta * largest;
+    let periodic_limit = 2f64.powi(52);
+    if !phase.is_finite() || phase > periodic_limit {
+        return Err(Error::option(
+            "--theta",
+            format!(
+                "{theta:e} puts pi·theta·x at {phase:e} for |x| up to {largest} (the values the \
+                 feature map sees), past 2^52, where cos and sin no longer depend on x; use a \
+                 theta below {:e}",
+                periodic_limit / (std::f64::consts::PI * largest)
+            ),
+        ));
+    }
+    let flat_limit = 2f64.powi(-26);
+    if 2.0 * phase < flat_limit {
+        return Err(Error::option(
+            "--theta",
+            format!(
+                "{theta:e} is so small that cos(pi·theta·(a − b)) is 1 to machine precision for \
+                 every pair of values (|x| up to {largest}), so every entropy would be 0; use a \
+                 theta above {:e}",
+                flat_limit / (2.0 * std::f64::consts::PI * largest)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Zero mean, unit population variance (ddof = 0); constant → zeros.
 pub fn standardize_in_place(column: &mut [f64]) {
     let m = column.len() as f64;
@@ -441,6 +482,7 @@ pub fn compute_profile(
     }
 
     let columns = leaf_columns(sample, &tree, options.standardize);
+    check_theta(&columns, options.theta)?;
     let map = FeatureMap::new(
         columns.iter().map(Vec::as_slice),
         sample.rows,

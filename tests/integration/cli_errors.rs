@@ -195,6 +195,15 @@ fn option_problems_name_the_option() {
         &["profile", &good, "--features", "a,b,c", "--theta", "-1"],
         "--theta: must be a positive number",
     );
+    // A theta that makes the feature map degenerate on these values.
+    assert_error(
+        &["profile", &good, "--features", "a,b,c", "--theta", "1e308"],
+        "--theta: 1e308 puts pi·theta·x at",
+    );
+    assert_error(
+        &["profile", &good, "--features", "a,b,c", "--theta", "1e-12"],
+        "--theta: 1e-12 is so small that cos(pi·theta·(a − b)) is 1 to machine precision",
+    );
     assert_error(
         &[
             "profile",
@@ -231,6 +240,23 @@ fn label_problems_name_the_label() {
         (0..100).map(|v| v as f64 * 0.5),
     ));
     let f = table(d, "continuous.parquet", smooth(100, 0.0), continuous);
+    assert_error(
+        &["profile", &f, "--features", "a,b,c", "--label", "y"],
+        "label column 'y': has type Float64; labels must be integer, boolean or string; \
+         a float column is not taken as class labels: cast it to an integer or a string",
+    );
+    // Whatever its number of distinct values.
+    let two_floats: ArrayRef = Arc::new(Float64Array::from_iter_values(
+        (0..10).map(|v| (v % 2) as f64),
+    ));
+    let f = table(d, "two_floats.parquet", smooth(10, 0.0), two_floats);
+    assert_error(
+        &["profile", &f, "--features", "a,b,c", "--label", "y"],
+        "label column 'y': has type Float64",
+    );
+    // More than 64 classes of an integer label.
+    let many: ArrayRef = Arc::new(Int64Array::from_iter_values(0..100));
+    let f = table(d, "many.parquet", smooth(100, 0.0), many);
     assert_error(
         &["profile", &f, "--features", "a,b,c", "--label", "y"],
         "label column 'y': more than 64 distinct values",

@@ -8,11 +8,12 @@ mod cli_arrange;
 mod cli_errors;
 mod cli_profile;
 mod cli_scale;
-mod layers;
 #[cfg(feature = "ballista")]
 mod cluster;
+mod layers;
 #[cfg(feature = "polars")]
 mod polars_expressions;
+mod reliability;
 #[cfg(feature = "datafusion")]
 mod sql_functions;
 #[cfg(feature = "datafusion")]

@@ -10,6 +10,7 @@ use polars::prelude::*;
 use super::bridge::{arrow_to_column, polars_dtype, series_to_arrow};
 use crate::engines::options::{EntangleOptions, FunctionOptions};
 use crate::engines::reduce::{Reduction, SummaryReducer, check_label_length};
+use crate::io::read::FLOAT_LABEL_HINT;
 use crate::io::rewrite::{check_permutation, permute_elements};
 
 fn compute_error(e: crate::Error) -> PolarsError {
@@ -133,12 +134,13 @@ fn check_features(function: &str, field: &Field) -> PolarsResult<()> {
 
 fn check_label(function: &str, field: &Field) -> PolarsResult<()> {
     let t = field.dtype();
-    if t.is_integer() || t.is_float() || t.is_bool() || t.is_string() {
+    if t.is_integer() || t.is_bool() || t.is_string() {
         return Ok(());
     }
+    let hint = if t.is_float() { FLOAT_LABEL_HINT } else { "" };
     Err(PolarsError::InvalidOperation(
         format!(
-            "{function}: label column '{}' has type {t}; labels must be integer, boolean or string",
+            "{function}: label column '{}' has type {t}; labels must be integer, boolean or string{hint}",
             field.name()
         )
         .into(),

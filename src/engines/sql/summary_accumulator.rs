@@ -16,7 +16,7 @@ use datafusion::logical_expr::{
 
 use crate::engines::options::FunctionOptions;
 use crate::engines::reduce::{Reduction, SummaryReducer};
-use crate::io::read::{is_numeric_list, is_numeric_struct};
+use crate::io::read::{is_label_type, is_numeric_list, is_numeric_struct, label_type_hint};
 
 /// 1-based position of a function's options argument.
 fn options_position(output: Reduction) -> usize {
@@ -74,17 +74,10 @@ fn check_argument_types(
     }
     if output.labeled() {
         let t = &types[1];
-        let label_ok = t.is_null()
-            || t.is_integer()
-            || t.is_floating()
-            || matches!(
-                t,
-                DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-            )
-            || matches!(t, DataType::Dictionary(..));
-        if !label_ok {
+        if !(t.is_null() || is_label_type(t)) {
             return Err(DataFusionError::Plan(format!(
-                "{function}: argument 2 (label) must be an integer, boolean or string column, or NULL for unlabeled data, got {t}"
+                "{function}: argument 2 (label) must be an integer, boolean or string column, or NULL for unlabeled data, got {t}{}",
+                label_type_hint(t)
             )));
         }
     }
