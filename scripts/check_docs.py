@@ -147,7 +147,7 @@ def main():
     scratch = Path(tempfile.mkdtemp(prefix="entangle-docs-"))
     try:
         os.symlink(ROOT / "sample_data", scratch / "sample_data")
-        for name in ("target", "docs", "scripts"):
+        for name in ("target", "docs"):
             (scratch / name).mkdir()
         for page in pages:
             for info, start, lines in blocks(page):

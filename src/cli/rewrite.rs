@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use entangle::error::{Error, Result};
-use entangle::io::atomic::{StagingDir, remove_stale, stale_outputs};
+use entangle::io::atomic::{StagingDir, parent_dir, remove_stale, stale_outputs};
 use entangle::io::read::{FeatureSelection, Source, input_files, resolve_features};
 use entangle::io::rewrite::{check_distinct, write_rearranged};
 
@@ -120,13 +120,7 @@ fn rewrite_one(
 /// Reports (or with `clean`, removes) the temporary files and staging
 /// directories that killed runs left in the directories of `outputs`.
 pub fn check_stale(outputs: &[&Path], clean: bool) -> Result<()> {
-    let mut dirs: Vec<PathBuf> = outputs
-        .iter()
-        .map(|p| match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        })
-        .collect();
+    let mut dirs: Vec<PathBuf> = outputs.iter().map(|p| parent_dir(p)).collect();
     dirs.sort();
     dirs.dedup();
     for dir in dirs {

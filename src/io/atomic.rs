@@ -57,7 +57,8 @@ pub fn remove_unfinished() -> Vec<PathBuf> {
     targets
 }
 
-fn parent_dir(target: &Path) -> PathBuf {
+/// The directory a target is written in (`.` for a bare file name).
+pub fn parent_dir(target: &Path) -> PathBuf {
     match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -81,7 +82,8 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_error(target: &Path, e: impl std::fmt::Display) -> Error {
+/// The error of a failed write of `target`.
+pub fn write_error(target: &Path, e: impl std::fmt::Display) -> Error {
     Error::file(target, format!("cannot write the output: {e}"))
 }
 

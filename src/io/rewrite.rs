@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::io::atomic::AtomicOutput;
+use crate::io::atomic::{AtomicOutput, write_error};
 use crate::io::read::{ResolvedFeatures, Source};
 
 /// Key of the order in the output's metadata.
@@ -321,8 +321,7 @@ pub fn write_rearranged(
     let entries = OrderFile::new(order, &features, shape).metadata();
     let rearrangement = Rearrangement::new(source.schema(), features, order, &entries)?;
     let out = AtomicOutput::create(output)?;
-    let write_error =
-        |e: &dyn std::fmt::Display| Error::file(output, format!("cannot write the output: {e}"));
+    let write_error = |e: &dyn std::fmt::Display| write_error(output, e);
     let csv_out = output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));

@@ -52,20 +52,26 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-/// A wide input large enough that writing it takes a while, and an order
-/// file that reverses its 32 features.
-fn big_input(dir: &Path) -> (PathBuf, PathBuf) {
-    let input = dir.join("big.parquet");
-    write_parquet(&input, &signal_table(400_000, 32), 50_000);
-    let order: Vec<usize> = (0..32).rev().collect();
-    let names: Vec<String> = (0..32).map(|j| format!("f{j:02}")).collect();
+/// `dir/order.json`: an order file that reverses the features f00, f01, …
+/// of [`signal_table`].
+fn reversing_order_file(dir: &Path, features: usize) -> PathBuf {
+    let order: Vec<usize> = (0..features).rev().collect();
+    let names: Vec<String> = (0..features).map(|j| format!("f{j:02}")).collect();
     let order_file = dir.join("order.json");
     std::fs::write(
         &order_file,
         serde_json::json!({"order": order, "features": names}).to_string(),
     )
     .unwrap();
-    (input, order_file)
+    order_file
+}
+
+/// A wide input large enough that writing it takes a while, and an order
+/// file that reverses its 32 features.
+fn big_input(dir: &Path) -> (PathBuf, PathBuf) {
+    let input = dir.join("big.parquet");
+    write_parquet(&input, &signal_table(400_000, 32), 50_000);
+    (input, reversing_order_file(dir, 32))
 }
 
 fn stop_during_write(signal: &str, expected_code: i32, old_target: Option<&[u8]>) {
@@ -140,14 +146,7 @@ fn a_directory_job_that_fails_on_its_last_file_writes_nothing() {
     let last = table.slice(200, 100);
     let without = last.project(&[0, 1, 2, 3, 4, 5, 6, 7, 9]).unwrap();
     write_parquet(&parts.join("p2.parquet"), &without, 50);
-    let order: Vec<usize> = (0..8).rev().collect();
-    let names: Vec<String> = (0..8).map(|j| format!("f{j:02}")).collect();
-    let order_file = dir.path().join("order.json");
-    std::fs::write(
-        &order_file,
-        serde_json::json!({"order": order, "features": names}).to_string(),
-    )
-    .unwrap();
+    let order_file = reversing_order_file(dir.path(), 8);
     let out = dir.path().join("arranged");
     let stderr = entangle_err(&[
         "apply",
@@ -184,12 +183,7 @@ fn leftovers_of_killed_runs_are_reported_and_removed_on_request() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.parquet");
     write_parquet(&input, &signal_table(50, 4), 50);
-    let order_file = dir.path().join("order.json");
-    std::fs::write(
-        &order_file,
-        r#"{"order": [3, 2, 1, 0], "features": ["f00", "f01", "f02", "f03"]}"#,
-    )
-    .unwrap();
+    let order_file = reversing_order_file(dir.path(), 4);
     // What a SIGKILLed run leaves: its process id is in the name.
     let stale = dir
         .path()
