@@ -14,8 +14,12 @@
 //! * `sparse_arrange/graph_8192`: the sparse partitioner on that graph;
 //! * `partition/full_route`: one M × M partition (Cholesky, two GEMMs, a
 //!   symmetric eigenproblem; throughput in nominal flop/s);
-//! * `partition/eigenvalues`: that eigenproblem alone, sequential as the
-//!   profile runs it (throughput in flop/s of the tridiagonalisation, 4n³/3);
+//! * `partition/full_route_one_per_core_x2`: two such partitions at once,
+//!   one per core, as the profile runs sibling partitions;
+//! * `partition/eigenvalues_{seq,2cores}`: that eigenproblem alone (throughput
+//!   in flop/s of the tridiagonalisation, 4n³/3), faer's solver beside it
+//!   (`eigenvalues_faer_seq`), and its two stages (`tridiagonalize_seq`,
+//!   `tridiagonal_eigenvalues`: throughput in eigenvalues/s);
 //! * `profile/2d_16x16_m500_levels1-3` (target a, without Parquet read) and
 //!   `profile/1d_256_m1000_all_levels` (target b).
 //!
@@ -24,14 +28,17 @@
 
 #![allow(clippy::single_range_in_vec_init)] // one range is a valid set of ranges
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use faer::{Mat, Par};
 
+use entangle::math::eigenvalues::{
+    eigenvalues_in_place, faer_eigenvalues, tridiagonal_eigenvalues, tridiagonalize,
+};
 use entangle::math::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
 use entangle::math::labels::LabelScheme;
 use entangle::math::moments::CoMoments;
 use entangle::math::profile::{ProfileInput, ProfileOptions, compute_profile, leaf_columns};
-use entangle::math::spectrum::{PartitionSolver, symmetric_eigenvalues};
+use entangle::math::spectrum::PartitionSolver;
 use entangle::math::synthetic::smooth_field;
 use entangle::math::tree::{CanonicalTree, Grid};
 
@@ -148,9 +155,48 @@ fn partition(c: &mut Criterion) {
         group.bench_function(format!("full_route/m{rows}"), |b| {
             b.iter(|| solver.solve(0..64, &complement).unwrap())
         });
+        // Two partitions at once, one per core (`Par::Seq` inside), as the
+        // profile runs siblings: the throughput is per partition.
+        let sequential = PartitionSolver::new(&map, &weights, Par::Seq);
+        group.throughput(Throughput::Elements(2 * 3 * m * m * m));
+        group.bench_function(format!("full_route_one_per_core_x2/m{rows}"), |b| {
+            b.iter(|| {
+                rayon::join(
+                    || sequential.solve(0..64, &complement).unwrap(),
+                    || sequential.solve(64..128, &complement).unwrap(),
+                )
+            })
+        });
+        // The eigenvalue stage on an M × M Gram matrix: ours (tridiagonal
+        // reduction, then root-free QL), its two stages, and faer's solver.
         group.throughput(Throughput::Elements(4 * m * m * m / 3));
-        group.bench_function(format!("eigenvalues/m{rows}"), |b| {
-            b.iter(|| symmetric_eigenvalues(complement.as_ref(), Par::Seq).unwrap())
+        for (name, par) in [("seq", Par::Seq), ("2cores", Par::rayon(2))] {
+            group.bench_function(format!("eigenvalues_{name}/m{rows}"), |b| {
+                b.iter_batched(
+                    || complement.clone(),
+                    |mut matrix| eigenvalues_in_place(&mut matrix, par).unwrap(),
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+        group.bench_function(format!("eigenvalues_faer_seq/m{rows}"), |b| {
+            b.iter(|| faer_eigenvalues(complement.as_ref(), Par::Seq).unwrap())
+        });
+        group.bench_function(format!("tridiagonalize_seq/m{rows}"), |b| {
+            b.iter_batched(
+                || complement.clone(),
+                |mut matrix| tridiagonalize(matrix.columns_mut(), rows, Par::Seq).unwrap(),
+                BatchSize::LargeInput,
+            )
+        });
+        let tridiagonal = tridiagonalize(complement.clone().columns_mut(), rows, Par::Seq).unwrap();
+        group.throughput(Throughput::Elements(m));
+        group.bench_function(format!("tridiagonal_eigenvalues/m{rows}"), |b| {
+            b.iter_batched(
+                || tridiagonal.clone(),
+                |(mut d, mut e)| tridiagonal_eigenvalues(&mut d, &mut e).unwrap(),
+                BatchSize::SmallInput,
+            )
         });
     }
     group.finish();

@@ -128,6 +128,11 @@ impl SymmetricMatrix {
     pub fn as_mut(&mut self) -> MatMut<'_, f64> {
         MatMut::from_column_major_slice_mut(&mut self.data, self.n, self.n)
     }
+
+    /// The n² entries, column after column.
+    pub fn columns_mut(&mut self) -> &mut [f64] {
+        &mut self.data
+    }
 }
 
 /// `out = base ∘ Π_{i ∈ ranges} G_i` (base = all ones when `None`): the Gram

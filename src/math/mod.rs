@@ -1,6 +1,7 @@
 //! Layer 1, the mathematics (SPEC §1, §2): the measure on plain slices and
 //! faer matrices, with no Arrow, Parquet or engine types.
 
+pub mod eigenvalues;
 pub mod exact_moments;
 pub mod gram;
 pub mod labels;

@@ -289,11 +289,9 @@ impl TreeWalker<'_> {
                     .iter()
                     .map(|p| {
                         if keep.len() == bits {
-                            entanglement_of_symmetric(p.as_ref())
+                            entanglement_of_symmetric(p.clone())
                         } else {
-                            entanglement_of_symmetric(
-                                partial_trace(p.as_ref(), keep.clone(), bits).as_ref(),
-                            )
+                            entanglement_of_symmetric(partial_trace(p.as_ref(), keep.clone(), bits))
                         }
                     })
                     .collect::<Result<Vec<_>>>()?;

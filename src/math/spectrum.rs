@@ -19,6 +19,7 @@ use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatRef, Par, Side};
 
 use crate::error::{Error, Result};
+use crate::math::eigenvalues::eigenvalues_in_place;
 use crate::math::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
 
 /// Entanglement of one partition for one weighting of the rows.
@@ -121,10 +122,7 @@ impl<'a> PartitionSolver<'a> {
                 self.weighted_products(factor.as_ref(), structure, complement)
             }
         };
-        reduced
-            .iter()
-            .map(|s| entanglement_of_symmetric(s.as_ref()))
-            .collect()
+        reduced.into_iter().map(entanglement_of_symmetric).collect()
     }
 
     /// For a node with 2^|K| ≤ M: the reduced matrices P = (W F_K)ᵀ G_{K^c} (W F_K),
@@ -134,7 +132,7 @@ impl<'a> PartitionSolver<'a> {
         &self,
         leaves: Range<usize>,
         complement: &SymmetricMatrix,
-    ) -> Vec<Mat<f64>> {
+    ) -> Vec<SymmetricMatrix> {
         let f = self.map.tensor_features(std::slice::from_ref(&leaves));
         self.weighted_products(f.as_ref(), BlockStructure::Rectangular, complement)
     }
@@ -147,7 +145,7 @@ impl<'a> PartitionSolver<'a> {
         factor: MatRef<'_, f64>,
         structure: BlockStructure,
         gram: &SymmetricMatrix,
-    ) -> Vec<Mat<f64>> {
+    ) -> Vec<SymmetricMatrix> {
         let (rows, rank) = (factor.nrows(), factor.ncols());
         let mut weighted = Mat::<f64>::zeros(rows, rank);
         let mut product = Mat::<f64>::zeros(rows, rank);
@@ -173,7 +171,7 @@ impl<'a> PartitionSolver<'a> {
                     1.0,
                     self.par,
                 );
-                let mut reduced = Mat::<f64>::zeros(rank, rank);
+                let mut reduced = SymmetricMatrix::zeros(rank);
                 triangular::matmul(
                     reduced.as_mut(),
                     BlockStructure::TriangularLower,
@@ -238,12 +236,13 @@ impl<'a> PartitionSolver<'a> {
 /// The partial trace of a reduced matrix over every tensor factor outside the
 /// bit range `keep` (of `bits` in all): S[p, q] = Σ_j P[(p, j), (q, j)].
 /// Reads and fills the lower triangle only.
-pub fn partial_trace(reduced: MatRef<'_, f64>, keep: Range<usize>, bits: usize) -> Mat<f64> {
+pub fn partial_trace(reduced: MatRef<'_, f64>, keep: Range<usize>, bits: usize) -> SymmetricMatrix {
     assert_eq!(reduced.nrows(), 1 << bits);
     let (offset, width) = (keep.start, keep.len());
     let size = 1usize << width;
     let low_mask = (1usize << offset) - 1;
-    let mut traced = Mat::<f64>::zeros(size, size);
+    let mut result = SymmetricMatrix::zeros(size);
+    let mut traced = result.as_mut();
     for rest in 0..1usize << (bits - width) {
         let base = ((rest & !low_mask) << width) | (rest & low_mask);
         for q in 0..size {
@@ -253,37 +252,14 @@ pub fn partial_trace(reduced: MatRef<'_, f64>, keep: Range<usize>, bits: usize) 
             }
         }
     }
-    traced
+    result
 }
 
 /// Entanglement of the spectrum of a symmetric positive semi-definite matrix
-/// given by its lower triangle.
-pub fn entanglement_of_symmetric(matrix: MatRef<'_, f64>) -> Result<Entanglement> {
-    // Sequential: faster than the parallel tridiagonalisation at these sizes;
-    // partitions run in parallel instead.
-    entanglement_of_spectrum(&symmetric_eigenvalues(matrix, Par::Seq)?)
-}
-
-/// Eigenvalues of a symmetric matrix given by its lower triangle.
-pub fn symmetric_eigenvalues(matrix: MatRef<'_, f64>, par: Par) -> Result<Vec<f64>> {
-    let n = matrix.nrows();
-    let mut values = faer::diag::Diag::<f64>::zeros(n);
-    let mut buffer = MemBuffer::new(faer::linalg::evd::self_adjoint_evd_scratch::<f64>(
-        n,
-        faer::linalg::evd::ComputeEigenvectors::No,
-        par,
-        Default::default(),
-    ));
-    faer::linalg::evd::self_adjoint_evd(
-        matrix,
-        values.as_mut(),
-        None,
-        par,
-        MemStack::new(&mut buffer),
-        Default::default(),
-    )
-    .map_err(|e| Error::Numerical(format!("symmetric eigensolver did not converge: {e:?}")))?;
-    Ok(values.column_vector().iter().copied().collect())
+/// given by its lower triangle (consumed).
+pub fn entanglement_of_symmetric(mut matrix: SymmetricMatrix) -> Result<Entanglement> {
+    // Sequential: partitions run in parallel instead (one per core).
+    entanglement_of_spectrum(&eigenvalues_in_place(&mut matrix, Par::Seq)?)
 }
 
 #[cfg(test)]
@@ -308,13 +284,14 @@ mod tests {
         // P over 3 bits; keep bit 1.
         let p = Mat::from_fn(8, 8, |i, j| (i * 8 + j) as f64);
         let s = partial_trace(p.as_ref(), 1..2, 3);
+        let s = s.as_ref();
         // S[1,0] = Σ_{b0,b2} P[(b0,1,b2),(b0,0,b2)] = P[2,0]+P[3,1]+P[6,4]+P[7,5].
         let expected = p[(2, 0)] + p[(3, 1)] + p[(6, 4)] + p[(7, 5)];
         assert_eq!(s[(1, 0)], expected);
         assert_eq!(s[(0, 0)], p[(0, 0)] + p[(1, 1)] + p[(4, 4)] + p[(5, 5)]);
         // Keeping everything is the identity.
         let all = partial_trace(p.as_ref(), 0..3, 3);
-        assert_eq!(all[(5, 2)], p[(5, 2)]);
+        assert_eq!(all.as_ref()[(5, 2)], p[(5, 2)]);
     }
 
     #[test]
