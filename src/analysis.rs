@@ -10,14 +10,18 @@ use faer::Mat;
 
 use crate::arrange::dense::arrange;
 use crate::arrange::neighbours::{
-    DEFAULT_NEIGHBOURS, NeighbourGraph, OrderedColumns, Standardized, strongest_neighbours,
+    DEFAULT_NEIGHBOURS, NeighbourGraph, OrderedColumns, SPARSE_ABOVE, Standardized,
+    strongest_neighbours,
 };
 use crate::arrange::sparse::{DENSE_BELOW, arrange_sparse};
 use crate::error::{Error, Result};
 use crate::io::summary::RowSummary;
 use crate::math::labels::{LabelKey, LabelScheme};
 use crate::math::moments::SurrogateCuts;
-use crate::math::profile::{Profile, ProfileInput, ProfileOptions, SampleMatrix, compute_profile};
+use crate::math::profile::{
+    Profile, ProfileInput, ProfileOptions, SampleMatrix, SurrogateProfile, compute_profile,
+    surrogate_profile,
+};
 use crate::math::tree::CanonicalTree;
 
 /// The surrogate weights of all rows.
@@ -125,6 +129,18 @@ impl Analysis {
         }
     }
 
+    /// The surrogate alone (all rows) of the features in the given order:
+    /// the cheap report of `arrange` for wide data.
+    pub fn surrogate_profile(
+        &self,
+        tree: &CanonicalTree,
+        levels: &[usize],
+        order: Option<&[usize]>,
+    ) -> SurrogateProfile {
+        let partitions = tree.canonical_partitions(levels);
+        surrogate_profile(self.surrogate(order).as_ref(), tree, &partitions, levels)
+    }
+
     /// The profile of the features in the given order (`order[g]` = input
     /// feature at grid position g); `None` keeps the input order.
     /// `progress(done, total)` counts solved partitions.
@@ -174,5 +190,57 @@ struct PermutedWeights(Mat<f64>);
 impl SurrogateCuts for PermutedWeights {
     fn cuts(&self, tree: &CanonicalTree, partitions: &[crate::math::tree::Partition]) -> Vec<f64> {
         self.0.as_ref().cuts(tree, partitions)
+    }
+}
+
+/// What `arrange` reports before and after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// Both exact profiles, on the rows `profile` would use.
+    Entanglement,
+    /// The surrogate alone, on all rows.
+    Surrogate,
+}
+
+impl Report {
+    /// The default for `features` features: exact up to the boundary of
+    /// `--weights auto` (4096), the surrogate above it, where two exact
+    /// profiles would cost minutes.
+    pub fn auto(features: usize) -> Report {
+        if features > SPARSE_ABOVE {
+            Report::Surrogate
+        } else {
+            Report::Entanglement
+        }
+    }
+
+    /// The line that says how to get the exact report when `auto` chose
+    /// the surrogate.
+    pub fn auto_surrogate_note(features: usize, output: &str) -> String {
+        format!(
+            "note: {features} features (above {SPARSE_ABOVE}): reported the surrogate on all \
+             rows; for the exact entanglement add --report entanglement, or run \
+             `entangle profile {output}`"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_report_is_exact_up_to_4096_features() {
+        assert_eq!(Report::auto(2), Report::Entanglement);
+        assert_eq!(Report::auto(4096), Report::Entanglement);
+        assert_eq!(Report::auto(4097), Report::Surrogate);
+        assert_eq!(Report::auto(50_000), Report::Surrogate);
+        let note = Report::auto_surrogate_note(4097, "out.parquet");
+        assert!(
+            note.starts_with("note: 4097 features (above 4096)"),
+            "{note}"
+        );
+        assert!(note.contains("--report entanglement"), "{note}");
+        assert!(note.ends_with("`entangle profile out.parquet`"), "{note}");
     }
 }

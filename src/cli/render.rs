@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use entangle::error::{Error, Result};
-use entangle::math::profile::Profile;
+use entangle::math::profile::{Profile, SurrogateProfile};
 
 /// Writes to stdout; a closed pipe (`entangle … | head`) ends quietly.
 pub fn emit(text: &str) -> Result<()> {
@@ -162,6 +162,37 @@ pub fn render_comparison(input: &str, output: &str, before: &Profile, after: &Pr
         after.mean_entropy,
         before.surrogate.mean,
         after.surrogate.mean
+    );
+    out
+}
+
+/// The before/after table of `arrange --report surrogate`: the per-level
+/// mean cut weight over all rows, no entropies.
+pub fn render_surrogate_comparison(
+    input: &str,
+    output: &str,
+    (rows, features, shape): (u64, usize, &[usize]),
+    before: &SurrogateProfile,
+    after: &SurrogateProfile,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let shape: Vec<String> = shape.iter().map(|s| s.to_string()).collect();
+    let _ = writeln!(out, "{input} → {output}");
+    let _ = writeln!(
+        out,
+        "rows {rows} (all) · features {features} · grid {} · surrogate report (no entropies)",
+        shape.join("x")
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "level   surrogate before   surrogate after");
+    for (b, a) in before.levels.iter().zip(&after.levels) {
+        let _ = writeln!(out, "{:>5}   {:>16.4}   {:>15.4}", b.level, b.mean, a.mean);
+    }
+    let _ = writeln!(
+        out,
+        "{:>5}   {:>16.4}   {:>15.4}",
+        "mean", before.mean, after.mean
     );
     out
 }

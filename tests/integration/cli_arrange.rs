@@ -698,3 +698,97 @@ fn csv_input_keeps_every_value_as_csv_and_parquet() {
         assert_eq!(tags.value(r), row[5]);
     }
 }
+
+/// `--report`: the surrogate report is the entanglement report's surrogate
+/// (same numbers, same order, same file) without the entropies. (The auto
+/// boundary and its note are unit-tested in `analysis`: arranging 4097
+/// features in the unoptimised test build takes minutes; benches/scale.sh
+/// shows the note.)
+#[test]
+fn report_surrogate_is_the_exact_reports_surrogate_without_entropies() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("signals.parquet");
+    write_parquet(&input, &signal_table(300, 64), 100);
+    let run = |report: &str| -> (Value, Vec<u8>, String) {
+        let output = dir.path().join(format!("{report}.parquet"));
+        let args = [
+            "arrange",
+            path_str(&input),
+            "-o",
+            path_str(&output),
+            "--features-prefix",
+            "f",
+            "--max-samples",
+            "100",
+            "--report",
+            report,
+            "--json",
+        ];
+        let out = entangle(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            serde_json::from_slice(&out.stdout).unwrap(),
+            std::fs::read(&output).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (exact, exact_file, _) = run("entanglement");
+    let (cheap, cheap_file, cheap_stderr) = run("surrogate");
+    let (auto, _, auto_stderr) = run("auto");
+    assert_eq!(exact["report"], "entanglement");
+    assert_eq!(cheap["report"], "surrogate");
+    assert_eq!(auto["report"], "entanglement", "64 features: auto is exact");
+    assert_eq!(auto["before"], exact["before"]);
+    assert_eq!(cheap["order"], exact["order"]);
+    for side in ["before", "after"] {
+        assert_eq!(cheap[side], exact[side]["surrogate"], "{side}");
+        assert!(exact[side]["mean_entropy"].is_f64());
+    }
+    assert!(cheap.to_string().find("entropy").is_none(), "no entropies");
+    assert_eq!(cheap["rows"], 300);
+    assert_eq!(cheap["features"], 64);
+    assert_eq!(
+        cheap_file, exact_file,
+        "the same arrangement, the same file"
+    );
+    // Chosen explicitly: no hint.
+    assert!(!cheap_stderr.contains("note:"), "{cheap_stderr}");
+    assert!(!auto_stderr.contains("note:"), "{auto_stderr}");
+    let table = entangle_ok(&[
+        "arrange",
+        path_str(&input),
+        "-o",
+        path_str(&dir.path().join("table.parquet")),
+        "--features-prefix",
+        "f",
+        "--report",
+        "surrogate",
+    ]);
+    assert!(table.contains("surrogate report (no entropies)"), "{table}");
+    assert!(
+        table.contains("level   surrogate before   surrogate after"),
+        "{table}"
+    );
+    // A plot needs the entropies.
+    let err = entangle_err(&[
+        "arrange",
+        path_str(&input),
+        "-o",
+        path_str(&dir.path().join("plot.parquet")),
+        "--features-prefix",
+        "f",
+        "--report",
+        "surrogate",
+        "--plot",
+        path_str(&dir.path().join("plot.svg")),
+    ]);
+    assert!(
+        err.contains("--plot") && err.contains("--report entanglement"),
+        "{err}"
+    );
+    assert!(!dir.path().join("plot.parquet").exists());
+}
