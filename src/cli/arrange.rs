@@ -72,8 +72,8 @@ impl ReportArg {
 /// The before/after measure `arrange` prints.
 enum Report {
     Entanglement {
-        before: Profile,
-        after: Profile,
+        before: Box<Profile>,
+        after: Box<Profile>,
     },
     Surrogate {
         before: SurrogateProfile,
@@ -148,6 +148,7 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
             let order = phases.time("arrange", || analysis.arrange(&tree, &levels, options.seed));
             let after =
                 phases.time("profiles", || profile_of(&analysis, &options, Some(&order)))?;
+            let (before, after) = (Box::new(before), Box::new(after));
             (order, Report::Entanglement { before, after })
         }
     };
