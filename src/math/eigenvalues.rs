@@ -213,9 +213,14 @@ fn norm(x: &[f64]) -> f64 {
     if largest == 0.0 || !largest.is_finite() {
         return largest;
     }
-    let scale = 2f64.powi((-largest.log2().floor() as i32).clamp(-1000, 1000));
+    let scale = order_one_scale(largest);
     let scaled: f64 = x.iter().map(|v| (v * scale) * (v * scale)).sum();
     scaled.sqrt() / scale
+}
+
+/// The power of two (exact to multiply by) that brings `largest` to [1, 2).
+fn order_one_scale(largest: f64) -> f64 {
+    2f64.powi((-largest.log2().floor() as i32).clamp(-1000, 1000))
 }
 
 /// y += A x for the symmetric matrix A (p × p, p = x.len()) whose lower
@@ -369,7 +374,7 @@ fn solve_block(d: &mut [f64], e: &mut [f64]) -> Result<()> {
     }
     // Scale by a power of two (exact) to order one, so that the squares of
     // the off-diagonal neither overflow nor underflow.
-    let scale = 2f64.powi((-largest.log2().floor() as i32).clamp(-1000, 1000));
+    let scale = order_one_scale(largest);
     d.iter_mut().for_each(|v| *v *= scale);
     e.iter_mut().for_each(|v| *v = (*v * scale) * (*v * scale));
     // QL deflates at the top: put the smaller end of the diagonal there
