@@ -10,9 +10,10 @@ use faer::Mat;
 
 use crate::arrange::dense::arrange;
 use crate::arrange::neighbours::{
-    DEFAULT_NEIGHBOURS, NeighbourGraph, OrderedColumns, SPARSE_ABOVE, Standardized,
+    DEFAULT_NEIGHBOURS, NeighbourGraph, OrderedColumns, SPARSE_ABOVE, Standardized, rounded,
     strongest_neighbours,
 };
+use crate::arrange::seams::{Placement, place_for_seams};
 use crate::arrange::sparse::{DENSE_BELOW, arrange_sparse};
 use crate::error::{Error, Result};
 use crate::io::summary::RowSummary;
@@ -115,18 +116,51 @@ impl Analysis {
     }
 
     /// The arrangement (`order[g]` = input feature at grid position g): the
-    /// dense partitioner, or for sparse weights the partitioner on each
-    /// feature's strongest correlations.
-    pub fn arrange(&self, tree: &CanonicalTree, levels: &[usize], seed: u64) -> Vec<usize> {
+    /// partition of the features among the tree nodes, then every node's
+    /// children placed as `placement` says.
+    pub fn arrange(
+        &self,
+        tree: &CanonicalTree,
+        levels: &[usize],
+        seed: u64,
+        placement: Placement,
+    ) -> Vec<usize> {
+        self.place(tree, &self.partition(tree, levels, seed), placement)
+    }
+
+    /// Which features sit in which tree node: the dense partitioner, or for
+    /// sparse weights the partitioner on each feature's strongest correlations.
+    pub fn partition(&self, tree: &CanonicalTree, levels: &[usize], seed: u64) -> Vec<usize> {
         match &self.weights {
             SurrogateWeights::Dense(w) => arrange(w.as_ref(), tree, levels, seed),
-            SurrogateWeights::Sparse(columns) => {
-                let graph = self
-                    .graph
-                    .get_or_init(|| strongest_neighbours(columns, self.neighbours));
-                arrange_sparse(graph, tree, levels, seed, DENSE_BELOW)
+            SurrogateWeights::Sparse(_) => {
+                arrange_sparse(self.graph(), tree, levels, seed, DENSE_BELOW)
             }
         }
+    }
+
+    /// The order with every node's children placed as `placement` says; for
+    /// seams, on the (rounded) weights the partitioner saw.
+    pub fn place(&self, tree: &CanonicalTree, order: &[usize], placement: Placement) -> Vec<usize> {
+        match (placement, &self.weights) {
+            (Placement::Tree, _) => order.to_vec(),
+            (Placement::Seams, SurrogateWeights::Dense(w)) => {
+                place_for_seams(tree, order, &|a, b| rounded(w[(a, b)]))
+            }
+            (Placement::Seams, SurrogateWeights::Sparse(_)) => {
+                let graph = self.graph();
+                place_for_seams(tree, order, &|a, b| graph.weight(a, b))
+            }
+        }
+    }
+
+    /// The sparse graph of each feature's strongest neighbours (found once).
+    fn graph(&self) -> &NeighbourGraph {
+        let SurrogateWeights::Sparse(columns) = &self.weights else {
+            unreachable!("the graph is only built for sparse weights")
+        };
+        self.graph
+            .get_or_init(|| strongest_neighbours(columns, self.neighbours))
     }
 
     /// The surrogate alone (all rows) of the features in the given order:
@@ -190,6 +224,9 @@ struct PermutedWeights(Mat<f64>);
 impl SurrogateCuts for PermutedWeights {
     fn cuts(&self, tree: &CanonicalTree, partitions: &[crate::math::tree::Partition]) -> Vec<f64> {
         self.0.as_ref().cuts(tree, partitions)
+    }
+    fn seams(&self, grid: &crate::math::tree::Grid) -> f64 {
+        self.0.as_ref().seams(grid)
     }
 }
 

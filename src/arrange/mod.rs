@@ -4,7 +4,10 @@
 //! [`dense`] partitions the N × N weights with exact node sizes; [`sparse`]
 //! does the same on a graph of each feature's strongest neighbours, which
 //! [`neighbours`] computes blockwise for tens of thousands of features.
+//! [`seams`] then places every node's children so that grid neighbours are
+//! correlated, which no canonical cut sees.
 
 pub mod dense;
 pub mod neighbours;
+pub mod seams;
 pub mod sparse;

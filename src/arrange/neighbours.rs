@@ -20,8 +20,8 @@ use std::sync::{Mutex, OnceLock};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use crate::math::moments::SurrogateCuts;
-use crate::math::tree::{CanonicalTree, Partition};
+use crate::math::moments::{SurrogateCuts, seam_score};
+use crate::math::tree::{CanonicalTree, Grid, Partition};
 
 /// Features per side of a correlation tile (a 1024 × 1024 block is 8 MB).
 pub const TILE: usize = 1024;
@@ -151,6 +151,21 @@ impl Standardized {
 
     pub fn as_ref(&self) -> MatRef<'_, f64> {
         self.data.as_ref()
+    }
+
+    /// |corr(i, j)| (0 on the diagonal), as the blockwise weights give it.
+    pub fn weight(&self, i: usize, j: usize) -> f64 {
+        if i == j {
+            return 0.0;
+        }
+        let dot: f64 = self
+            .data
+            .col(i)
+            .iter()
+            .zip(self.data.col(j).iter())
+            .map(|(a, b)| a * b)
+            .sum();
+        dot.abs().min(1.0)
     }
 }
 
@@ -453,6 +468,10 @@ impl SurrogateCuts for OrderedColumns<'_> {
                 ordered_cuts(self.columns, &identity, tree, partitions)
             }
         }
+    }
+    fn seams(&self, grid: &Grid) -> f64 {
+        let feature = |g: usize| self.order.map_or(g, |o| o[g]);
+        seam_score(grid, |g, h| self.columns.weight(feature(g), feature(h)))
     }
 }
 

@@ -8,6 +8,7 @@ use clap::Args;
 
 use entangle::analysis::Report as ReportKind;
 use entangle::arrange::neighbours::SPARSE_ABOVE;
+use entangle::arrange::seams::Placement;
 use entangle::error::{Error, Result};
 use entangle::io::atomic::write_atomically;
 use entangle::io::plot::{plot_format, plot_profiles};
@@ -40,6 +41,12 @@ pub struct ArrangeArgs {
     /// (entanglement up to 4096 features, the surrogate above).
     #[arg(long, value_enum, default_value = "auto")]
     pub report: ReportArg,
+    /// How each tree node's children are placed: to maximise the seams
+    /// (|correlation| of grid neighbours, which CNN kernels and sequence
+    /// models see), or as the partitioner left them. No canonical cut
+    /// changes either way.
+    #[arg(long, value_enum, default_value = "seams")]
+    pub placement: PlacementArg,
     /// Print {"report", "order", "before", "after"} as JSON.
     #[arg(long)]
     pub json: bool,
@@ -57,6 +64,21 @@ pub enum ReportArg {
     Auto,
     Entanglement,
     Surrogate,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlacementArg {
+    Seams,
+    Tree,
+}
+
+impl From<PlacementArg> for Placement {
+    fn from(arg: PlacementArg) -> Self {
+        match arg {
+            PlacementArg::Seams => Placement::Seams,
+            PlacementArg::Tree => Placement::Tree,
+        }
+    }
 }
 
 impl ReportArg {
@@ -120,6 +142,7 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
     let tree = CanonicalTree::new(Grid::for_features(n, options.shape.as_deref())?);
     let levels = options.levels_for(&tree)?;
     let report_kind = args.report.resolve(n);
+    let placement = args.placement.into();
     if report_kind == ReportKind::Surrogate && args.plot.is_some() {
         let why = match args.report {
             ReportArg::Auto => format!(
@@ -137,7 +160,10 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
             let before = phases.time("surrogate", || {
                 analysis.surrogate_profile(&tree, &levels, None)
             });
-            let order = phases.time("arrange", || analysis.arrange(&tree, &levels, options.seed));
+            let order = phases.time("arrange", || {
+                analysis.partition(&tree, &levels, options.seed)
+            });
+            let order = phases.time("placement", || analysis.place(&tree, &order, placement));
             let after = phases.time("surrogate", || {
                 analysis.surrogate_profile(&tree, &levels, Some(&order))
             });
@@ -145,7 +171,10 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
         }
         ReportKind::Entanglement => {
             let before = phases.time("profiles", || profile_of(&analysis, &options, None))?;
-            let order = phases.time("arrange", || analysis.arrange(&tree, &levels, options.seed));
+            let order = phases.time("arrange", || {
+                analysis.partition(&tree, &levels, options.seed)
+            });
+            let order = phases.time("placement", || analysis.place(&tree, &order, placement));
             let after =
                 phases.time("profiles", || profile_of(&analysis, &options, Some(&order)))?;
             let (before, after) = (Box::new(before), Box::new(after));

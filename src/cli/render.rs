@@ -93,6 +93,11 @@ pub fn render_profile(name: &str, p: &Profile) -> String {
         "{:>5}  {:>10}  {:>5}  {:>12.6}  {:>14}  {:>10.4}",
         "mean", "", "", p.mean_entropy, "", p.surrogate.mean
     );
+    let _ = writeln!(
+        out,
+        "seams {:.4} (|correlation| summed over grid neighbours)",
+        p.surrogate.seams
+    );
     for class in &p.classes {
         let _ = writeln!(
             out,
@@ -163,7 +168,17 @@ pub fn render_comparison(input: &str, output: &str, before: &Profile, after: &Pr
         before.surrogate.mean,
         after.surrogate.mean
     );
+    let _ = writeln!(
+        out,
+        "{}",
+        seams_line(before.surrogate.seams, after.surrogate.seams)
+    );
     out
+}
+
+/// The seam scores before and after (no canonical cut sees them; a CNN does).
+fn seams_line(before: f64, after: f64) -> String {
+    format!("seams {before:.4} → {after:.4} (|correlation| summed over grid neighbours)")
 }
 
 /// The before/after table of `arrange --report surrogate`: the per-level
@@ -194,5 +209,6 @@ pub fn render_surrogate_comparison(
         "{:>5}   {:>16.4}   {:>15.4}",
         "mean", before.mean, after.mean
     );
+    let _ = writeln!(out, "{}", seams_line(before.seams, after.seams));
     out
 }

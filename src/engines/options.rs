@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use crate::arrange::seams::Placement;
 use crate::io::read::FeatureSelection;
 use crate::math::profile::ProfileOptions;
 use crate::math::tree::parse_levels;
@@ -35,6 +36,9 @@ pub struct EntangleOptions {
     pub standardize: Option<bool>,
     /// Drop rows whose features hold a null instead of failing (default false).
     pub skip_null_rows: Option<bool>,
+    /// Orders only: how each tree node's children are placed, `seams`
+    /// (default) or `tree`.
+    pub placement: Option<Placement>,
     /// Table function only: the array column holding the features.
     pub array: Option<String>,
     /// Table function only: the prefix of the wide feature columns.
@@ -54,6 +58,7 @@ impl EntangleOptions {
             ("seed", self.seed.is_some()),
             ("standardize", self.standardize.is_some()),
             ("skip_null_rows", self.skip_null_rows.is_some()),
+            ("placement", self.placement.is_some()),
             ("array", self.array.is_some()),
             ("features_prefix", self.features_prefix.is_some()),
             ("label", self.label.is_some()),
@@ -123,6 +128,13 @@ impl EntangleOptions {
                     fields.skip_null_rows =
                         Some(parse_bool(value).ok_or_else(|| bad("true or false"))?)
                 }
+                "placement" => {
+                    fields.placement = Some(match value {
+                        "seams" => Placement::Seams,
+                        "tree" => Placement::Tree,
+                        _ => return Err(bad("seams or tree")),
+                    })
+                }
                 "array" => fields.array = Some(value.to_string()),
                 "features_prefix" => fields.features_prefix = Some(value.to_string()),
                 "label" => fields.label = Some(value.to_string()),
@@ -139,6 +151,8 @@ pub struct FunctionOptions {
     pub profile: ProfileOptions,
     /// Drop rows whose features hold a null instead of failing.
     pub skip_null_rows: bool,
+    /// How each tree node's children are placed in an order.
+    pub placement: Placement,
     /// Table function only: where the features are (`array=col`,
     /// `features_prefix=p`); default every numeric column but the label.
     pub selection: Option<FeatureSelection>,
@@ -168,12 +182,13 @@ impl OptionKeys {
             "standardize",
             "skip_null_rows",
         ];
-        const SURROGATE: &[&str] = &["shape", "levels", "seed", "skip_null_rows"];
+        const SURROGATE: &[&str] = &["shape", "levels", "seed", "skip_null_rows", "placement"];
         const TABLE: &[&str] = &[
             "shape",
             "levels",
             "seed",
             "skip_null_rows",
+            "placement",
             "array",
             "features_prefix",
             "label",
@@ -265,6 +280,7 @@ impl FunctionOptions {
         Ok(FunctionOptions {
             profile,
             skip_null_rows: fields.skip_null_rows.unwrap_or(false),
+            placement: fields.placement.unwrap_or_default(),
             selection,
             label: fields.label.clone(),
         })
@@ -374,7 +390,7 @@ mod tests {
         );
         assert_eq!(
             err("theta=0.1", OptionKeys::Surrogate),
-            "entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows)"
+            "entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows, placement)"
         );
         assert!(err("seed=1, seed=2", OptionKeys::Profile).contains("'seed' is given twice"));
         assert_eq!(

@@ -219,7 +219,12 @@ impl SummaryReducer {
                     );
                     Arc::new(Float64Array::from(vec![surrogate.mean]))
                 } else {
-                    let order = analysis.arrange(&tree, &levels, self.options.profile.seed);
+                    let order = analysis.arrange(
+                        &tree,
+                        &levels,
+                        self.options.profile.seed,
+                        self.options.placement,
+                    );
                     let order = Int32Array::from_iter_values(order.iter().map(|&i| i as i32));
                     Arc::new(single_list(Arc::new(order)))
                 }

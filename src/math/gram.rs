@@ -6,6 +6,12 @@
 //! trigonometry runs in the M×M loops; the products run in a cache-friendly,
 //! vectorised, parallel kernel that also multiplies into a given base matrix
 //! (a parent's complement), which is how complements reuse the tree.
+//!
+//! Every product over a set of features multiplies them in one canonical
+//! order (by their values, not their positions), so a node's Gram matrix and
+//! explicit features have the same bits wherever the set sits in the order:
+//! the placement of a node's children (SPEC §2) leaves every entropy exact to
+//! the last bit.
 
 use std::ops::Range;
 
@@ -22,6 +28,9 @@ pub struct FeatureMap {
     features: usize,
     cos: Vec<f64>,
     sin: Vec<f64>,
+    /// `rank[p]`: the place of the feature at position p in the canonical
+    /// order, its column of values compared lexicographically.
+    rank: Vec<usize>,
 }
 
 impl FeatureMap {
@@ -32,17 +41,30 @@ impl FeatureMap {
         rows: usize,
         theta: f64,
     ) -> Self {
+        let columns: Vec<&[f64]> = columns.collect();
         let features = columns.len();
+        let mut by_value: Vec<usize> = (0..features).collect();
+        by_value.sort_by(|&a, &b| {
+            let pairs = columns[a].iter().zip(columns[b]);
+            pairs
+                .map(|(x, y)| x.total_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let mut rank = vec![0; features];
+        for (r, &p) in by_value.iter().enumerate() {
+            rank[p] = r;
+        }
         let mut cos = Vec::with_capacity(rows * features);
         let mut sin = Vec::with_capacity(rows * features);
         let scale = std::f64::consts::PI * theta;
-        for column in columns {
+        for column in &columns {
             assert_eq!(
                 column.len(),
                 rows,
                 "every feature column holds one value per row"
             );
-            for &x in column {
+            for &x in *column {
                 let (s, c) = (scale * x).sin_cos();
                 cos.push(c);
                 sin.push(s);
@@ -53,7 +75,21 @@ impl FeatureMap {
             features,
             cos,
             sin,
+            rank,
         }
+    }
+
+    /// The features of `ranges` in canonical order: the order every product
+    /// over them uses (equal columns tie, and their factors are equal).
+    pub fn canonical(&self, ranges: &[Range<usize>]) -> Vec<usize> {
+        let mut features: Vec<usize> = ranges.iter().flat_map(|r| r.clone()).collect();
+        features.sort_unstable_by_key(|&p| self.rank[p]);
+        features
+    }
+
+    /// The place of the feature at position `p` in the canonical order.
+    pub fn rank(&self, p: usize) -> usize {
+        self.rank[p]
     }
 
     /// Number of sampled rows M.
@@ -75,7 +111,8 @@ impl FeatureMap {
     }
 
     /// The explicit feature vectors of a set of features: the M × 2^|K| matrix
-    /// whose row m is ⊗_{i∈K} phi(x_i^m) (column-major). Only for small sets.
+    /// whose row m is ⊗_{i∈K} phi(x_i^m) (column-major), column bit t for the
+    /// t-th feature of [`FeatureMap::canonical`]. Only for small sets.
     pub fn tensor_features(&self, ranges: &[Range<usize>]) -> faer::Mat<f64> {
         let count: usize = ranges.iter().map(|r| r.len()).sum();
         assert!(
@@ -86,7 +123,7 @@ impl FeatureMap {
         let mut f = faer::Mat::<f64>::zeros(m, 1 << count);
         f.col_mut(0).fill(1.0);
         let mut width = 1;
-        for feature in ranges.iter().flat_map(|r| r.clone()) {
+        for feature in self.canonical(ranges) {
             let (c, s) = (self.cos_of(feature), self.sin_of(feature));
             for j in 0..width {
                 for a in 0..m {
@@ -149,7 +186,7 @@ pub fn hadamard_gram(
 ) {
     let m = map.rows;
     assert_eq!(out.n, m);
-    let features: Vec<usize> = ranges.iter().flat_map(|r| r.clone()).collect();
+    let features = map.canonical(ranges);
     out.data
         .par_chunks_mut(m)
         .enumerate()

@@ -12,7 +12,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use crate::math::exact_moments::ExactCoMoments;
-use crate::math::tree::{CanonicalTree, Partition};
+use crate::math::tree::{CanonicalTree, Grid, Partition};
 
 /// Count, means, co-moment matrix Σ (x − mean)(x − mean)ᵀ and ranges of N features.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -379,6 +379,8 @@ mod square_matrix {
 pub trait SurrogateCuts: Sync {
     /// One cut per partition, Σ_{i∈K, j∉K} w_ij.
     fn cuts(&self, tree: &CanonicalTree, partitions: &[Partition]) -> Vec<f64>;
+    /// The seam score (SPEC §2): Σ w_gh over grid-adjacent positions g, h.
+    fn seams(&self, grid: &Grid) -> f64;
 }
 
 /// Dense weights in selection (row-major grid) order.
@@ -386,10 +388,26 @@ impl SurrogateCuts for MatRef<'_, f64> {
     fn cuts(&self, tree: &CanonicalTree, partitions: &[Partition]) -> Vec<f64> {
         surrogate_cuts(*self, tree, partitions)
     }
+    fn seams(&self, grid: &Grid) -> f64 {
+        seam_score(grid, |g, h| self[(g, h)])
+    }
 }
+
+/// The seam score of weights given between grid positions: the sum of
+/// `weight(g, h)` over grid-adjacent g, h, which the overlapping kernels of
+/// a CNN or the steps of a sequence model see.
+pub fn seam_score(grid: &Grid, weight: impl Fn(usize, usize) -> f64) -> f64 {
+    grid.adjacent_pairs().map(|(g, h)| weight(g, h)).sum()
+}
+
+/// Fixed-point scale of the dense cut sums: weights in [0, 1] become integers
+/// (2^-64 ≈ 5e-20 each) whose sum does not depend on the order of the terms.
+const CUT_SCALE: f64 = 18_446_744_073_709_551_616.0; // 2^64
 
 /// Surrogate entanglement of each partition: the weight it cuts,
 /// Σ_{i∈K, j∉K} w_ij, with `weights` indexed in selection (row-major grid) order.
+/// Summed exactly in fixed point, so that a cut's bits depend on the sets
+/// alone, not on the order of the features (a placement reorders them).
 pub fn surrogate_cuts(
     weights: MatRef<'_, f64>,
     tree: &CanonicalTree,
@@ -407,10 +425,16 @@ pub fn surrogate_cuts(
                 .chain(&order[p.leaves.end..])
                 .copied()
                 .collect();
-            inside
+            let fixed: u128 = inside
                 .iter()
-                .map(|&i| outside.iter().map(|&j| weights[(i, j)]).sum::<f64>())
-                .sum()
+                .map(|&i| {
+                    outside
+                        .iter()
+                        .map(|&j| (weights[(i, j)] * CUT_SCALE) as u128)
+                        .sum::<u128>()
+                })
+                .sum();
+            fixed as f64 / CUT_SCALE
         })
         .collect()
 }

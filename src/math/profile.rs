@@ -190,7 +190,7 @@ pub fn entanglement_of_partitions(
         wanted: partitions
             .iter()
             .enumerate()
-            .map(|(i, p)| (p.node, i))
+            .map(|(i, p)| (solved_node(tree, map, p.node), i))
             .collect(),
         deepest: partitions.iter().map(|p| p.level).max().unwrap_or(0),
         pool: Mutex::new(Vec::new()),
@@ -204,6 +204,21 @@ pub fn entanglement_of_partitions(
         .into_iter()
         .map(|r| r.expect("every wanted node is visited"))
         .collect())
+}
+
+/// The node whose side a partition is solved from. When the root has two
+/// children of one shape they are each other's complement, and the one
+/// holding the canonically first feature is solved, so that swapping them
+/// (a placement move) leaves the bits unchanged.
+fn solved_node(tree: &CanonicalTree, map: &FeatureMap, node: usize) -> usize {
+    let nodes = tree.nodes();
+    match nodes[0].children[..] {
+        [first, second] if node == first && nodes[first].shape == nodes[second].shape => {
+            let holds_first = |n: usize| nodes[n].leaves.clone().any(|p| map.rank(p) == 0);
+            if holds_first(first) { first } else { second }
+        }
+        _ => node,
+    }
 }
 
 struct TreeWalker<'a> {
@@ -281,17 +296,21 @@ impl TreeWalker<'_> {
             .solver
             .explicit_products(root.leaves.clone(), complement);
         let bits = root.size();
+        // The tensor's bits follow the canonical order of the node's features.
+        let canonical = self.map.canonical(std::slice::from_ref(&root.leaves));
         wanted_below
             .into_par_iter()
             .map(|(slot, leaves)| {
-                let keep = leaves.start - root.leaves.start..leaves.end - root.leaves.start;
+                let keep: Vec<usize> = (0..bits)
+                    .filter(|&t| leaves.contains(&canonical[t]))
+                    .collect();
                 let per_class = reduced
                     .iter()
                     .map(|p| {
                         if keep.len() == bits {
                             entanglement_of_symmetric(p.clone())
                         } else {
-                            entanglement_of_symmetric(partial_trace(p.as_ref(), keep.clone(), bits))
+                            entanglement_of_symmetric(partial_trace(p.as_ref(), &keep, bits))
                         }
                     })
                     .collect::<Result<Vec<_>>>()?;
@@ -346,6 +365,9 @@ pub struct SurrogateLevel {
 pub struct SurrogateProfile {
     pub levels: Vec<SurrogateLevel>,
     pub mean: f64,
+    /// The seam score: Σ w over grid-adjacent positions (SPEC §2), which
+    /// no canonical cut sees and a CNN's overlapping kernels do.
+    pub seams: f64,
 }
 
 /// Per-class values of a one-vs-rest profile.
@@ -437,12 +459,16 @@ pub fn surrogate_profile(
     SurrogateProfile {
         mean: mean_of(levels.iter().map(|l| l.mean)),
         levels,
+        seams: weights.seams(tree.grid()),
     }
 }
 
+/// The mean, summed in increasing order so that it does not depend on the
+/// order of the values (a placement reorders a level's partitions).
 fn mean_of(values: impl Iterator<Item = f64>) -> f64 {
-    let (sum, count) = values.fold((0.0, 0usize), |(s, c), x| (s + x, c + 1));
-    sum / count as f64
+    let mut values: Vec<f64> = values.collect();
+    values.sort_unstable_by(f64::total_cmp);
+    values.iter().sum::<f64>() / values.len() as f64
 }
 
 /// Computes the profile.

@@ -233,22 +233,35 @@ impl<'a> PartitionSolver<'a> {
     }
 }
 
-/// The partial trace of a reduced matrix over every tensor factor outside the
-/// bit range `keep` (of `bits` in all): S[p, q] = Σ_j P[(p, j), (q, j)].
+/// The partial trace of a reduced matrix over every tensor factor whose bit
+/// is not in `keep` (increasing bit positions, of `bits` in all):
+/// S[p, q] = Σ_j P[(p, j), (q, j)], bit t of p standing for bit `keep[t]`.
 /// Reads and fills the lower triangle only.
-pub fn partial_trace(reduced: MatRef<'_, f64>, keep: Range<usize>, bits: usize) -> SymmetricMatrix {
+pub fn partial_trace(reduced: MatRef<'_, f64>, keep: &[usize], bits: usize) -> SymmetricMatrix {
     assert_eq!(reduced.nrows(), 1 << bits);
-    let (offset, width) = (keep.start, keep.len());
-    let size = 1usize << width;
-    let low_mask = (1usize << offset) - 1;
+    assert!(keep.windows(2).all(|w| w[0] < w[1]) && keep.iter().all(|&b| b < bits));
+    let rest: Vec<usize> = (0..bits).filter(|b| !keep.contains(b)).collect();
+    // Indices of P with only the kept (or only the traced) bits set.
+    let spread = |chosen: &[usize]| -> Vec<usize> {
+        (0..1usize << chosen.len())
+            .map(|v| {
+                chosen
+                    .iter()
+                    .enumerate()
+                    .filter(|&(t, _)| v >> t & 1 == 1)
+                    .fold(0, |acc, (_, &b)| acc | 1 << b)
+            })
+            .collect()
+    };
+    let (kept, traced) = (spread(keep), spread(&rest));
+    let size = kept.len();
     let mut result = SymmetricMatrix::zeros(size);
-    let mut traced = result.as_mut();
-    for rest in 0..1usize << (bits - width) {
-        let base = ((rest & !low_mask) << width) | (rest & low_mask);
+    let mut sum = result.as_mut();
+    for &base in &traced {
         for q in 0..size {
-            let column = base | (q << offset);
+            let column = base | kept[q];
             for p in q..size {
-                traced[(p, q)] += reduced[(base | (p << offset), column)];
+                sum[(p, q)] += reduced[(base | kept[p], column)];
             }
         }
     }
@@ -283,15 +296,18 @@ mod tests {
     fn partial_trace_sums_over_the_other_factors() {
         // P over 3 bits; keep bit 1.
         let p = Mat::from_fn(8, 8, |i, j| (i * 8 + j) as f64);
-        let s = partial_trace(p.as_ref(), 1..2, 3);
+        let s = partial_trace(p.as_ref(), &[1], 3);
         let s = s.as_ref();
         // S[1,0] = Σ_{b0,b2} P[(b0,1,b2),(b0,0,b2)] = P[2,0]+P[3,1]+P[6,4]+P[7,5].
         let expected = p[(2, 0)] + p[(3, 1)] + p[(6, 4)] + p[(7, 5)];
         assert_eq!(s[(1, 0)], expected);
         assert_eq!(s[(0, 0)], p[(0, 0)] + p[(1, 1)] + p[(4, 4)] + p[(5, 5)]);
         // Keeping everything is the identity.
-        let all = partial_trace(p.as_ref(), 0..3, 3);
+        let all = partial_trace(p.as_ref(), &[0, 1, 2], 3);
         assert_eq!(all.as_ref()[(5, 2)], p[(5, 2)]);
+        // Keep bits 0 and 2: S[(1,1), (0,1)] = Σ_{b1} P[(1,b1,1), (0,b1,1)].
+        let outer = partial_trace(p.as_ref(), &[0, 2], 3);
+        assert_eq!(outer.as_ref()[(3, 2)], p[(5, 4)] + p[(7, 6)]);
     }
 
     #[test]

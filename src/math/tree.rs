@@ -84,6 +84,20 @@ impl Grid {
         self.len() == 0
     }
 
+    /// Every pair of grid-adjacent positions (row-major indices, the smaller
+    /// first), once: neighbours along each axis, every axis alike (the
+    /// 4-neighbourhood in 2D, consecutive positions in 1D).
+    pub fn adjacent_pairs(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let axes = self.shape.len();
+        (0..axes).flat_map(move |axis| {
+            let stride: usize = self.shape[axis + 1..].iter().product();
+            let side = self.shape[axis];
+            (0..self.len())
+                .filter(move |g| (g / stride) % side + 1 < side)
+                .map(move |g| (g, g + stride))
+        })
+    }
+
     /// Row-major index of a coordinate.
     fn row_major(&self, coord: &[usize]) -> usize {
         coord

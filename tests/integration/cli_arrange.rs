@@ -792,3 +792,165 @@ fn report_surrogate_is_the_exact_reports_surrogate_without_entropies() {
     );
     assert!(!dir.path().join("plot.parquet").exists());
 }
+
+/// `--placement`: placing every node's children for seams moves whole child
+/// blocks only, so every canonical cut is the same. The exact profiles of the
+/// `tree` and `seams` outputs, read back from the files, agree bit for bit
+/// (each level's entropies as a set: the nodes trade places, and with them
+/// their chunk numbers) and so do the surrogate cuts; the seams rise; `apply`
+/// with the saved order writes the same file.
+#[test]
+fn placement_keeps_every_entropy_bit_for_bit_and_raises_the_seams() {
+    use entangle::io::read::FeatureSelection;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data");
+    let dir = tempfile::tempdir().unwrap();
+    let odd = dir.path().join("grid_6x5.parquet");
+    write_parquet(&odd, &signal_table(200, 30), 64);
+    let images = root.join("images_2d_shuffled.parquet");
+    let signals = root.join("signals_1d_shuffled.parquet");
+    let sensors = root.join("sensors_multiclass.parquet");
+    let cases: Vec<(&Path, Vec<&str>, FeatureSelection, &str, Option<Vec<usize>>)> = vec![
+        (
+            &images,
+            vec![
+                "--array",
+                "pixels",
+                "--shape",
+                "16,16",
+                "--label",
+                "bright_blob",
+            ],
+            FeatureSelection::Array("pixels".into()),
+            "bright_blob",
+            Some(vec![16, 16]),
+        ),
+        (
+            &signals,
+            vec!["--features-prefix", "x", "--label", "spike"],
+            FeatureSelection::Prefix("x".into()),
+            "spike",
+            None,
+        ),
+        (
+            &sensors,
+            vec!["--features-prefix", "s", "--label", "regime"],
+            FeatureSelection::Prefix("s".into()),
+            "regime",
+            None,
+        ),
+        (
+            &odd,
+            vec![
+                "--features-prefix",
+                "f",
+                "--shape",
+                "6,5",
+                "--label",
+                "label",
+            ],
+            FeatureSelection::Prefix("f".into()),
+            "label",
+            Some(vec![6, 5]),
+        ),
+    ];
+    for (input, selection, features, label, shape) in cases {
+        let name = input.file_stem().unwrap().to_str().unwrap();
+        let run = |placement: &str| -> (Value, std::path::PathBuf) {
+            let output = dir.path().join(format!("{name}_{placement}.parquet"));
+            let order = dir.path().join(format!("{name}_{placement}.json"));
+            let mut args = vec![
+                "arrange",
+                path_str(input),
+                "-o",
+                path_str(&output),
+                "--order-out",
+                path_str(&order),
+                "--report",
+                "surrogate",
+                "--placement",
+                placement,
+                "--json",
+            ];
+            args.extend(&selection);
+            (serde_json::from_str(&entangle_ok(&args)).unwrap(), output)
+        };
+        let (tree, tree_file) = run("tree");
+        let (seams, seams_file) = run("seams");
+        assert_ne!(
+            tree["order"], seams["order"],
+            "{name}: the placement moved something"
+        );
+        let (tree_seams, seams_seams) = (
+            tree["after"]["seams"].as_f64().unwrap(),
+            seams["after"]["seams"].as_f64().unwrap(),
+        );
+        assert!(
+            seams_seams > tree_seams,
+            "{name}: seams {seams_seams} ≤ {tree_seams}"
+        );
+
+        let options = entangle::ProfileOptions {
+            shape: shape.clone(),
+            max_samples: 300,
+            ..Default::default()
+        };
+        let profile = |file: &Path| {
+            core_profile_with(path_str(file), features.clone(), Some(label), &options)
+        };
+        let (a, b) = (profile(&tree_file), profile(&seams_file));
+        let bits = |x: f64| x.to_bits();
+        assert_eq!(bits(a.mean_entropy), bits(b.mean_entropy), "{name}");
+        assert_eq!(bits(a.surrogate.mean), bits(b.surrogate.mean), "{name}");
+        for (la, lb) in a.levels.iter().zip(&b.levels) {
+            let set = |l: &entangle::math::profile::LevelProfile| {
+                let mut v: Vec<(usize, u64, u64)> = l
+                    .partitions
+                    .iter()
+                    .map(|p| (p.size, bits(p.entropy), bits(p.geometric)))
+                    .collect();
+                v.sort_unstable();
+                v
+            };
+            assert_eq!(set(la), set(lb), "{name} level {}", la.level);
+            assert_eq!(bits(la.mean_entropy), bits(lb.mean_entropy), "{name}");
+        }
+        for (ca, cb) in a.classes.iter().zip(&b.classes) {
+            assert_eq!(
+                bits(ca.mean_entropy),
+                bits(cb.mean_entropy),
+                "{name} class {}",
+                ca.label
+            );
+        }
+        for (la, lb) in a.surrogate.levels.iter().zip(&b.surrogate.levels) {
+            let cuts = |l: &entangle::math::profile::SurrogateLevel| {
+                let mut v: Vec<u64> = l.partitions.iter().map(|p| bits(p.cut)).collect();
+                v.sort_unstable();
+                v
+            };
+            assert_eq!(cuts(la), cuts(lb), "{name} surrogate level {}", la.level);
+        }
+        assert_eq!(
+            bits(b.surrogate.seams),
+            bits(seams_seams),
+            "{name}: the file's seams"
+        );
+
+        // The saved order lays out the input as the arrangement did.
+        let applied = dir.path().join(format!("{name}_applied.parquet"));
+        let order = dir.path().join(format!("{name}_seams.json"));
+        entangle_ok(&[
+            "apply",
+            path_str(input),
+            "--order",
+            path_str(&order),
+            "-o",
+            path_str(&applied),
+        ]);
+        assert_eq!(
+            std::fs::read(&applied).unwrap(),
+            std::fs::read(&seams_file).unwrap(),
+            "{name}: apply = arrange"
+        );
+    }
+}

@@ -188,6 +188,16 @@ pub fn core_profile(
         shape,
         ..Default::default()
     };
+    core_profile_with(path, selection, label, &options)
+}
+
+/// [`core_profile`] with any options.
+pub fn core_profile_with(
+    path: &str,
+    selection: entangle::io::read::FeatureSelection,
+    label: Option<&str>,
+    options: &entangle::ProfileOptions,
+) -> entangle::Profile {
     let scanned = entangle::io::read::scan(
         &[path.into()],
         &entangle::io::read::ScanOptions {
@@ -203,6 +213,6 @@ pub fn core_profile(
     .unwrap();
     entangle::analysis::Analysis::new(&scanned.summary, label, vec![])
         .unwrap()
-        .profile(&options, None, &|_, _| {})
+        .profile(options, None, &|_, _| {})
         .unwrap()
 }
