@@ -12,6 +12,15 @@
 //!   fixed random order.
 //! * `sensors_multiclass.parquet`: 600 rows of 32 smooth sensor readings
 //!   (`s00`..`s31`) with a three-class string label `regime`.
+//! * `textures_2d.parquet`: 3000 16×16 textures (`pixels`, row-major), streaks
+//!   at 0°, 60° or 120° (label `texture` 0/1/2) with random contrast and
+//!   brightness; `textures_2d_shuffled.parquet` with the pixels shuffled.
+//! * `bursts_1d.parquet`: 3000 smooth signals of 64 samples (`t00`..`t63`)
+//!   holding one short oscillating burst of period 4, 6 or 10 (label `burst`
+//!   0/1/2); `bursts_1d_shuffled.parquet` with the columns shuffled.
+//!
+//! The textures and bursts are for `benches/cnn_check.py`: their labels
+//! depend on local structure only, which a CNN sees in the natural order.
 //!
 //! Run: `cargo run --release --example generate_sample_data [-- OUT_DIR]`.
 
@@ -41,6 +50,8 @@ fn main() {
     signals(&out);
     images(&out);
     sensors(&out);
+    textures(&out);
+    bursts(&out);
 }
 
 fn write(path: &Path, batch: RecordBatch) {
@@ -122,25 +133,58 @@ fn signals(out: &Path) {
     let split: Vec<&str> = (0..ROWS)
         .map(|i| if i % 5 == 4 { "test" } else { "train" })
         .collect();
-    let build = |order: &[usize]| {
-        let mut fields = vec![Field::new("id", DataType::Int64, false)];
-        let mut arrays: Vec<ArrayRef> =
-            vec![Arc::new(Int64Array::from_iter_values(0..ROWS as i64))];
-        for &j in order {
-            fields.push(Field::new(&names[j], DataType::Float64, false));
-            arrays.push(columns[j].clone());
-        }
-        fields.push(Field::new("spike", DataType::Int32, false));
-        arrays.push(Arc::new(Int32Array::from(spike.clone())));
-        fields.push(Field::new("split", DataType::Utf8, false));
-        arrays.push(Arc::new(StringArray::from(split.clone())));
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("batch")
-    };
-    let natural: Vec<usize> = (0..N).collect();
+    let after: Vec<(Field, ArrayRef)> = vec![
+        (
+            Field::new("spike", DataType::Int32, false),
+            Arc::new(Int32Array::from(spike)),
+        ),
+        (
+            Field::new("split", DataType::Utf8, false),
+            Arc::new(StringArray::from(split)),
+        ),
+    ];
+    let build = |order: &[usize]| wide_table(ROWS, &names, &columns, order, &after);
+    write_both(out, "signals_1d", N, 7, build);
+}
+
+/// A table `id`, the feature columns taken in `order`, then `after`.
+fn wide_table(
+    rows: usize,
+    names: &[String],
+    columns: &[ArrayRef],
+    order: &[usize],
+    after: &[(Field, ArrayRef)],
+) -> RecordBatch {
+    let mut fields = vec![Field::new("id", DataType::Int64, false)];
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(Int64Array::from_iter_values(0..rows as i64))];
+    for &j in order {
+        fields.push(Field::new(&names[j], DataType::Float64, false));
+        arrays.push(columns[j].clone());
+    }
+    for (field, array) in after {
+        fields.push(field.clone());
+        arrays.push(array.clone());
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("batch")
+}
+
+/// Writes `{stem}.parquet` (features in natural order) and
+/// `{stem}_shuffled.parquet` (in a fixed random order drawn from `seed`).
+fn write_both(
+    out: &Path,
+    stem: &str,
+    n: usize,
+    seed: u64,
+    build: impl Fn(&[usize]) -> RecordBatch,
+) {
+    let natural: Vec<usize> = (0..n).collect();
     let mut shuffled = natural.clone();
-    shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(7));
-    write(&out.join("signals_1d.parquet"), build(&natural));
-    write(&out.join("signals_1d_shuffled.parquet"), build(&shuffled));
+    shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    write(&out.join(format!("{stem}.parquet")), build(&natural));
+    write(
+        &out.join(format!("{stem}_shuffled.parquet")),
+        build(&shuffled),
+    );
 }
 
 /// A smooth 16×16 Gaussian random field: white noise blurred with a Gaussian.
@@ -218,42 +262,148 @@ fn images(out: &Path) {
         .iter()
         .map(|&s| i32::from(s > threshold))
         .collect();
-    let build = |order: &[usize]| {
-        let values: Vec<f32> = images
-            .iter()
-            .flat_map(|img| order.iter().map(move |&k| img[k] as f32))
-            .collect();
-        let item = Arc::new(Field::new("item", DataType::Float32, false));
-        let pixels = FixedSizeListArray::new(
-            item.clone(),
-            (SIDE * SIDE) as i32,
-            Arc::new(Float32Array::from(values)),
-            None,
-        );
-        let schema = Schema::new(vec![
-            Field::new("id", DataType::Int64, false),
-            Field::new(
-                "pixels",
-                DataType::FixedSizeList(item, (SIDE * SIDE) as i32),
-                false,
-            ),
-            Field::new("bright_blob", DataType::Int32, false),
-        ]);
-        RecordBatch::try_new(
-            Arc::new(schema),
-            vec![
-                Arc::new(Int64Array::from_iter_values(0..ROWS as i64)),
-                Arc::new(pixels),
-                Arc::new(Int32Array::from(label.clone())),
-            ],
-        )
-        .expect("batch")
-    };
-    let natural: Vec<usize> = (0..SIDE * SIDE).collect();
-    let mut shuffled = natural.clone();
-    shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(11));
-    write(&out.join("images_2d.parquet"), build(&natural));
-    write(&out.join("images_2d_shuffled.parquet"), build(&shuffled));
+    let build = |order: &[usize]| pixel_table(&images, SIDE, order, "bright_blob", &label);
+    write_both(out, "images_2d", SIDE * SIDE, 11, build);
+}
+
+/// A table `id`, `pixels` (FixedSizeList<Float32>, the images' pixels taken
+/// in `order`) and an Int32 label column.
+fn pixel_table(
+    images: &[Vec<f64>],
+    side: usize,
+    order: &[usize],
+    label_name: &str,
+    label: &[i32],
+) -> RecordBatch {
+    let values: Vec<f32> = images
+        .iter()
+        .flat_map(|img| order.iter().map(move |&k| img[k] as f32))
+        .collect();
+    let item = Arc::new(Field::new("item", DataType::Float32, false));
+    let pixels = FixedSizeListArray::new(
+        item.clone(),
+        (side * side) as i32,
+        Arc::new(Float32Array::from(values)),
+        None,
+    );
+    let schema = Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new(
+            "pixels",
+            DataType::FixedSizeList(item, (side * side) as i32),
+            false,
+        ),
+        Field::new(label_name, DataType::Int32, false),
+    ]);
+    RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..images.len() as i64)),
+            Arc::new(pixels),
+            Arc::new(Int32Array::from(label.to_vec())),
+        ],
+    )
+    .expect("batch")
+}
+
+/// Oriented texture: white noise smeared along the angle `theta` (an
+/// anisotropic Gaussian kernel, long along theta, thin across it).
+fn oriented_texture(rng: &mut ChaCha8Rng, side: usize, theta: f64) -> Vec<f64> {
+    let radius = 6isize;
+    let big = side + 2 * radius as usize;
+    let noise: Vec<f64> = (0..big * big).map(|_| rng.sample(StandardNormal)).collect();
+    let (along, across) = (2.0f64, 0.8f64);
+    let (c, s) = (theta.cos(), theta.sin());
+    let mut kernel = Vec::new();
+    for dr in -radius..=radius {
+        for dc in -radius..=radius {
+            let (x, y) = (dc as f64, dr as f64);
+            let (u, v) = (x * c + y * s, -x * s + y * c);
+            let w = (-(u * u) / (2.0 * along * along) - (v * v) / (2.0 * across * across)).exp();
+            if w > 1e-4 {
+                kernel.push((dr, dc, w));
+            }
+        }
+    }
+    let mut img: Vec<f64> = (0..side * side)
+        .map(|k| {
+            let (r, col) = ((k / side) as isize + radius, (k % side) as isize + radius);
+            kernel
+                .iter()
+                .map(|&(dr, dc, w)| w * noise[((r + dr) as usize) * big + (col + dc) as usize])
+                .sum()
+        })
+        .collect();
+    let mean = img.iter().sum::<f64>() / img.len() as f64;
+    let sd = (img.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / img.len() as f64).sqrt();
+    // Contrast and brightness vary per image, so only the texture tells the class.
+    let (gain, offset) = (rng.random_range(0.5..1.5), rng.random_range(-1.0..1.0));
+    for v in img.iter_mut() {
+        let pixel_noise: f64 = rng.sample(StandardNormal);
+        // Two decimals, as an 8-bit-like sensor would give (and small files).
+        *v = ((gain * (*v - mean) / sd + offset + 0.8 * pixel_noise) * 100.0).round() / 100.0;
+    }
+    img
+}
+
+/// Three textures, streaks at 0°, 60° and 120° (± 12°), 16×16: only the local
+/// structure tells them apart.
+fn textures(out: &Path) {
+    const ROWS: usize = 3000;
+    const SIDE: usize = 16;
+    let mut rng = ChaCha8Rng::seed_from_u64(4242);
+    let label: Vec<i32> = (0..ROWS).map(|i| (i % 3) as i32).collect();
+    let images: Vec<Vec<f64>> = label
+        .iter()
+        .map(|&c| {
+            let jitter: f64 = rng.random_range(-12.0..12.0);
+            let theta = (60.0 * c as f64 + jitter).to_radians();
+            oriented_texture(&mut rng, SIDE, theta)
+        })
+        .collect();
+    let build = |order: &[usize]| pixel_table(&images, SIDE, order, "texture", &label);
+    write_both(out, "textures_2d", SIDE * SIDE, 17, build);
+}
+
+/// Smooth signals of 64 samples, each with a short oscillating burst of
+/// period 4, 6 or 10 samples (the label) at a random place: a 1D CNN reads
+/// the period from neighbouring samples.
+fn bursts(out: &Path) {
+    const ROWS: usize = 3000;
+    const N: usize = 64;
+    const PERIODS: [f64; 3] = [4.0, 6.0, 10.0];
+    let mut rng = ChaCha8Rng::seed_from_u64(777);
+    let label: Vec<i32> = (0..ROWS).map(|i| (i % 3) as i32).collect();
+    let signals: Vec<Vec<f64>> = label
+        .iter()
+        .map(|&c| {
+            let mut x = smooth_signal(&mut rng, N);
+            let centre = rng.random_range(10.0..N as f64 - 10.0);
+            let amplitude = rng.random_range(1.0..2.0);
+            let phase = rng.random_range(0.0..std::f64::consts::TAU);
+            let period = PERIODS[c as usize];
+            for (i, v) in x.iter_mut().enumerate() {
+                let t = i as f64 - centre;
+                let window = (-(t * t) / (2.0 * 6.0 * 6.0)).exp();
+                *v += amplitude * window * (std::f64::consts::TAU * t / period + phase).sin();
+            }
+            x
+        })
+        .collect();
+    let names: Vec<String> = (0..N).map(|i| format!("t{i:02}")).collect();
+    let columns: Vec<ArrayRef> = (0..N)
+        .map(|j| {
+            Arc::new(Float64Array::from_iter_values(
+                signals.iter().map(|s| (s[j] * 1e4).round() / 1e4),
+            )) as ArrayRef
+        })
+        .collect();
+    let after: Vec<(Field, ArrayRef)> = vec![(
+        Field::new("burst", DataType::Int32, false),
+        Arc::new(Int32Array::from(label)),
+    )];
+    let build = |order: &[usize]| wide_table(ROWS, &names, &columns, order, &after);
+    write_both(out, "bursts_1d", N, 23, build);
 }
 
 fn sensors(out: &Path) {

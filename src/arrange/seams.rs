@@ -10,9 +10,10 @@
 //! on the seam score, Σ w over grid-adjacent positions, which the
 //! overlapping kernels of a CNN and the steps of a sequence model see.
 //!
-//! Greedy passes over the nodes, children before parents: each node takes
-//! the move that raises the score most (ties: the first in a fixed
-//! enumeration, identity first), until a pass changes nothing. A move only
+//! Greedy passes over the nodes, children before parents and (separately)
+//! parents before children, keeping the better: each node takes the move
+//! that raises the score most (ties: the first in a fixed enumeration,
+//! identity first), until a pass changes nothing. A move only
 //! changes the seams across the node's children and across its border, so
 //! each candidate is scored on those pairs alone.
 
@@ -21,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 use serde::Deserialize;
 
+use crate::math::moments::seam_score;
 use crate::math::tree::{CanonicalTree, Grid};
 
 /// How the children of every tree node are placed.
@@ -61,20 +63,35 @@ pub fn place_for_seams(
         .filter(|&v| !tree.nodes()[v].children.is_empty())
         .filter_map(|v| NodeMoves::new(tree, v, &mut symmetries))
         .collect();
-    let mut cell = order.to_vec();
-    for _ in 0..MAX_PASSES {
-        let mut moved = false;
-        for node in &nodes {
-            if let Some(best) = node.best_move(grid, &cell, weight) {
-                node.apply(grid, best, &mut cell);
-                moved = true;
+    // Greedy passes in one order of the nodes, from the partitioner's placement.
+    let passes = |nodes: &[&NodeMoves]| {
+        let mut cell = order.to_vec();
+        for _ in 0..MAX_PASSES {
+            let mut moved = false;
+            for node in nodes {
+                if let Some(best) = node.best_move(grid, &cell, weight) {
+                    node.apply(grid, best, &mut cell);
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
             }
         }
-        if !moved {
-            break;
-        }
+        cell
+    };
+    // Children first settles small blocks before their parents move them,
+    // parents first the coarse layout before the details; neither always
+    // wins, so both run and the higher score is kept (ties: children first).
+    let up: Vec<&NodeMoves> = nodes.iter().collect();
+    let down: Vec<&NodeMoves> = nodes.iter().rev().collect();
+    let (children_first, parents_first) = rayon::join(|| passes(&up), || passes(&down));
+    let score = |o: &[usize]| seam_score(grid, |g, h| weight(o[g], o[h]));
+    if score(&parents_first) > score(&children_first) + MIN_GAIN {
+        parents_first
+    } else {
+        children_first
     }
-    cell
 }
 
 /// A map of a box onto itself: child `c`'s content moves to child slot
@@ -404,11 +421,16 @@ impl NodeMoves {
 
     fn apply(&self, grid: &Grid, m: usize, cell: &mut [usize]) {
         let m = &self.moves[m];
-        let old = cell.to_vec();
+        // The box's features before the move, row-major within the box.
+        let mut before = Vec::with_capacity(self.len.iter().product());
+        for_each_coordinate(&self.len, |r| {
+            before.push(cell[grid_index(grid, &self.start, r)])
+        });
         let (mut from, mut scratch) = (vec![0; self.len.len()], vec![0; self.len.len()]);
+        let within = |rel: &[usize]| rel.iter().zip(&self.len).fold(0, |acc, (r, l)| acc * l + r);
         for_each_coordinate(&self.len, |r| {
             self.source(m, r, &mut scratch, &mut from);
-            cell[grid_index(grid, &self.start, r)] = old[grid_index(grid, &self.start, &from)];
+            cell[grid_index(grid, &self.start, r)] = before[within(&from)];
         });
     }
 }
@@ -463,7 +485,7 @@ fn for_each_coordinate(len: &[usize], mut f: impl FnMut(&[usize])) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::math::moments::{CoMoments, seam_score};
+    use crate::math::moments::CoMoments;
     use crate::math::synthetic::smooth_field;
     use faer::{Mat, Par};
     use rand::seq::SliceRandom;

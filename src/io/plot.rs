@@ -81,6 +81,17 @@ fn draw<DB: DrawingBackend>(
 ) -> DrawResult<DB> {
     root.fill(&WHITE)?;
     let root = root.titled(title, ("sans-serif", 20))?;
+    // The seam score, which no canonical cut sees, goes in the legend.
+    let names: Vec<String> = profiles
+        .iter()
+        .map(|(name, p)| format!("{name} · seams {:.1}", p.surrogate.seams))
+        .collect();
+    let profiles: Vec<(&str, &Profile)> = names
+        .iter()
+        .zip(profiles)
+        .map(|(name, (_, p))| (name.as_str(), *p))
+        .collect();
+    let profiles = profiles.as_slice();
     let (left, right) = root.split_horizontally(500);
     let entropy = |p: &Profile| {
         p.levels

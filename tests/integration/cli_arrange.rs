@@ -809,7 +809,15 @@ fn placement_keeps_every_entropy_bit_for_bit_and_raises_the_seams() {
     let images = root.join("images_2d_shuffled.parquet");
     let signals = root.join("signals_1d_shuffled.parquet");
     let sensors = root.join("sensors_multiclass.parquet");
-    let cases: Vec<(&Path, Vec<&str>, FeatureSelection, &str, Option<Vec<usize>>)> = vec![
+    // (input, selection flags, the same selection for the core, label, shape)
+    type Case<'a> = (
+        &'a Path,
+        Vec<&'a str>,
+        FeatureSelection,
+        &'a str,
+        Option<Vec<usize>>,
+    );
+    let cases: Vec<Case> = vec![
         (
             &images,
             vec![

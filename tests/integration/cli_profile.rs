@@ -288,6 +288,63 @@ fn float32_and_integer_features_are_cast() {
     assert!(v.get("label").is_none());
 }
 
+/// `seams` is Σ |Pearson correlation| over grid-adjacent features, computed
+/// here from the file's values: consecutive columns in 1D, the
+/// 4-neighbourhood of the row-major grid in 2D.
+#[test]
+fn seams_are_the_correlation_of_grid_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.parquet");
+    let table = signal_table(300, 16);
+    write_parquet(&file, &table, 100);
+    let column = |j: usize| -> Vec<f64> {
+        let c = table.column_by_name(&format!("f{j:02}")).unwrap();
+        let c = c
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .unwrap();
+        c.values().to_vec()
+    };
+    let correlation = |a: &[f64], b: &[f64]| {
+        let n = a.len() as f64;
+        let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+        let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let va: f64 = a.iter().map(|x| (x - ma) * (x - ma)).sum();
+        let vb: f64 = b.iter().map(|y| (y - mb) * (y - mb)).sum();
+        (cov / (va * vb).sqrt()).abs()
+    };
+    let pairs_1d: Vec<(usize, usize)> = (0..15).map(|j| (j, j + 1)).collect();
+    let mut pairs_2d: Vec<(usize, usize)> = Vec::new();
+    for r in 0..4 {
+        for c in 0..4 {
+            if c + 1 < 4 {
+                pairs_2d.push((4 * r + c, 4 * r + c + 1));
+            }
+            if r + 1 < 4 {
+                pairs_2d.push((4 * r + c, 4 * (r + 1) + c));
+            }
+        }
+    }
+    for (shape, pairs) in [(None, pairs_1d), (Some("4,4"), pairs_2d)] {
+        let expected: f64 = pairs
+            .iter()
+            .map(|&(i, j)| correlation(&column(i), &column(j)))
+            .sum();
+        let mut args = vec!["profile", path_str(&file), "--features-prefix", "f"];
+        if let Some(shape) = shape {
+            args.extend(["--shape", shape]);
+        }
+        let table = entangle_ok(&args);
+        assert!(table.contains(&format!("seams {expected:.4} ")), "{table}");
+        args.push("--json");
+        let seams = json(&args)["surrogate"]["seams"].as_f64().unwrap();
+        assert!(
+            (seams - expected).abs() < 1e-12 * expected,
+            "{shape:?}: seams {seams} vs {expected}"
+        );
+    }
+}
+
 #[test]
 fn human_output_shows_levels_and_time() {
     let dir = tempfile::tempdir().unwrap();

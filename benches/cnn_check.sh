@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The model check of the README (issue #21): a small CNN trained on the
+# sample datasets in four column orders, paired by seed:
+#   natural   the order the generator drew (what a CNN is built for);
+#   shuffled  the same columns in a fixed random order (the input of arrange);
+#   tree      `entangle arrange --placement tree` of the shuffled file: the
+#             partitioner's nodes, children where it left them (as the
+#             paper's procedure leaves METIS's part numbering);
+#   seams     `entangle arrange` (default --placement seams) of the shuffled file.
+# tree and seams have the same entropies and surrogate, bit for bit.
+#
+#   PYTHON=/path/to/venv/bin/python benches/cnn_check.sh [SEEDS]   (default 0,1,2,3,4)
+# PYTHON needs torch, pyarrow and numpy (`pip install torch pyarrow numpy`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+SEEDS=${1:-0,1,2,3,4}
+DIR=${DIR:-$(mktemp -d)}
+mkdir -p "$DIR"
+cargo build --release --bin entangle
+BIN=target/release/entangle
+
+check() { # name, selection for entangle, selection for cnn_check
+    local name=$1 select=$2 model=$3
+    for placement in tree seams; do
+        # shellcheck disable=SC2086
+        "$BIN" arrange "sample_data/${name}_shuffled.parquet" $select --placement "$placement" \
+            --report surrogate -o "$DIR/${name}_$placement.parquet" | grep '^seams'
+    done
+    echo "$name (test accuracy % per seed $SEEDS):"
+    # shellcheck disable=SC2086
+    "$PYTHON" benches/cnn_check.py $model --seeds "$SEEDS" \
+        natural="sample_data/$name.parquet" shuffled="sample_data/${name}_shuffled.parquet" \
+        tree="$DIR/${name}_tree.parquet" seams="$DIR/${name}_seams.parquet"
+}
+
+check textures_2d "--array pixels --shape 16,16" "--array pixels --shape 16,16 --label texture"
+check bursts_1d "--features-prefix t" "--features-prefix t --label burst"
+check images_2d "--array pixels --shape 16,16" "--array pixels --shape 16,16 --label bright_blob"
