@@ -10,8 +10,8 @@ use faer::Mat;
 
 use crate::arrange::dense::arrange;
 use crate::arrange::neighbours::{
-    DEFAULT_NEIGHBOURS, NeighbourGraph, OrderedColumns, SPARSE_ABOVE, Standardized, rounded,
-    strongest_neighbours,
+    DEFAULT_NEIGHBOURS, Degrees, NeighbourGraph, OrderedColumns, PassCache, SPARSE_ABOVE,
+    Standardized, rounded, strongest_neighbours,
 };
 use crate::arrange::seams::{Placement, place_for_seams};
 use crate::arrange::sparse::{DENSE_BELOW, arrange_sparse};
@@ -44,6 +44,8 @@ pub struct Analysis {
     neighbours: usize,
     /// The sparse graph, once found (by the first profile or the arrangement).
     graph: OnceLock<NeighbourGraph>,
+    /// Every feature's total weight, once found (by the first profile).
+    degrees: OnceLock<Degrees>,
     pub label_column: Option<String>,
     pub warnings: Vec<String>,
 }
@@ -79,6 +81,7 @@ impl Analysis {
             weights,
             neighbours: DEFAULT_NEIGHBOURS,
             graph: OnceLock::new(),
+            degrees: OnceLock::new(),
             label_column: label_column.map(str::to_string),
             warnings,
         })
@@ -102,7 +105,11 @@ impl Analysis {
             (SurrogateWeights::Sparse(columns), order) => Box::new(OrderedColumns {
                 columns,
                 order,
-                graph: Some((self.neighbours, &self.graph)),
+                cache: Some(PassCache {
+                    neighbours: self.neighbours,
+                    graph: &self.graph,
+                    degrees: &self.degrees,
+                }),
             }),
         }
     }
@@ -112,6 +119,7 @@ impl Analysis {
     pub fn with_neighbours(mut self, k: usize) -> Self {
         self.neighbours = k;
         self.graph = OnceLock::new();
+        self.degrees = OnceLock::new();
         self
     }
 

@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use crate::math::moments::{SurrogateCuts, seam_score};
+use crate::math::moments::{SurrogateCuts, fixed_weight, from_fixed, seam_score};
 use crate::math::tree::{CanonicalTree, Grid, Partition};
 
 /// Features per side of a correlation tile (a 1024 × 1024 block is 8 MB).
@@ -173,14 +173,20 @@ impl Standardized {
 type TileVisitor<'a> = dyn Fn(Range<usize>, Range<usize>, MatRef<'_, f64>) + Sync + 'a;
 
 /// Calls `visit(I, J, block)` for every pair of tiles I ≤ J of the features
-/// taken in `order` (position p holds feature `order[p]`), with
-/// block[(a, b)] = |corr(order[I.start + a], order[J.start + b])| and a zero
-/// diagonal. Pairs run in parallel; each block is one GEMM.
-fn visit_tile_pairs(x: MatRef<'_, f64>, order: &[usize], visit: &TileVisitor<'_>) {
+/// taken in `order` (position p holds feature `order[p]`) that `keep`
+/// accepts, with block[(a, b)] = |corr(order[I.start + a], order[J.start + b])|
+/// and a zero diagonal. Pairs run in parallel; each block is one GEMM.
+fn visit_tile_pairs(
+    x: MatRef<'_, f64>,
+    order: &[usize],
+    keep: &(dyn Fn(&Range<usize>, &Range<usize>) -> bool + Sync),
+    visit: &TileVisitor<'_>,
+) {
     let n = order.len();
     let tiles: Vec<Range<usize>> = (0..n).step_by(TILE).map(|s| s..(s + TILE).min(n)).collect();
     let pairs: Vec<(usize, usize)> = (0..tiles.len())
         .flat_map(|i| (i..tiles.len()).map(move |j| (i, j)))
+        .filter(|&(i, j)| keep(&tiles[i], &tiles[j]))
         .collect();
     let rows = x.nrows();
     pairs.into_par_iter().for_each_init(
@@ -363,29 +369,39 @@ impl NeighbourGraph {
 pub fn strongest_neighbours(x: &Standardized, k: usize) -> NeighbourGraph {
     let identity: Vec<usize> = (0..x.features()).collect();
     let lists = NeighbourLists::new(&identity, k);
-    visit_tile_pairs(x.as_ref(), &identity, &|ti, tj, block| {
+    visit_tile_pairs(x.as_ref(), &identity, &|_, _| true, &|ti, tj, block| {
         lists.add(ti, tj, block)
     });
     lists.into_graph()
 }
 
-/// The k strongest neighbours and the exact surrogate cuts of `partitions`
-/// in selection order, from one pass over the tiles (what `arrange` needs
-/// first: the graph to partition and the profile before).
+/// Each feature's total weight Σ_j w_ij, in the fixed point of the cut sums
+/// (exact, so the same whatever order the pairs came in).
+pub type Degrees = Vec<u128>;
+
+/// The k strongest neighbours, the exact surrogate cuts of `partitions` in
+/// selection order and every feature's degree, from one pass over the tiles
+/// (what `arrange` needs first: the graph to partition and the profile
+/// before; the degrees spare the profile after most of its pass).
 pub fn neighbours_and_cuts(
     x: &Standardized,
     k: usize,
     tree: &CanonicalTree,
     partitions: &[Partition],
-) -> (NeighbourGraph, Vec<f64>) {
+) -> (NeighbourGraph, Vec<f64>, Degrees) {
     let by_leaf = tree.leaf_order();
     let lists = NeighbourLists::new(by_leaf, k);
     let sums = CutSums::new(tree, partitions);
-    visit_tile_pairs(x.as_ref(), by_leaf, &|ti, tj, block| {
+    visit_tile_pairs(x.as_ref(), by_leaf, &|_, _| true, &|ti, tj, block| {
         lists.add(ti.clone(), tj.clone(), block);
         sums.add(ti, tj, block);
     });
-    (lists.into_graph(), sums.cuts(partitions))
+    let (cuts, totals) = sums.cuts(partitions, None);
+    let mut degrees = vec![0; by_leaf.len()];
+    for (p, &feature) in by_leaf.iter().enumerate() {
+        degrees[feature] = totals[p];
+    }
+    (lists.into_graph(), cuts, degrees)
 }
 
 /// Candidate lists filled from tiles whose position p holds `features[p]`.
@@ -449,23 +465,35 @@ impl<'a> NeighbourLists<'a> {
 pub struct OrderedColumns<'a> {
     pub columns: &'a Standardized,
     pub order: Option<&'a [usize]>,
-    /// In selection order, the k-strongest-neighbour graph is found in the
-    /// same pass and kept here, if not there yet.
-    pub graph: Option<(usize, &'a OnceLock<NeighbourGraph>)>,
+    /// In selection order, the k-strongest-neighbour graph and the degrees
+    /// are found in the same pass and kept here, if not there yet; in
+    /// another order, the degrees (if there) spare most of the pass.
+    pub cache: Option<PassCache<'a>>,
+}
+
+/// Where the first pass over the tiles leaves what later ones reuse.
+#[derive(Clone, Copy)]
+pub struct PassCache<'a> {
+    pub neighbours: usize,
+    pub graph: &'a OnceLock<NeighbourGraph>,
+    pub degrees: &'a OnceLock<Degrees>,
 }
 
 impl SurrogateCuts for OrderedColumns<'_> {
     fn cuts(&self, tree: &CanonicalTree, partitions: &[Partition]) -> Vec<f64> {
-        match (self.order, self.graph) {
-            (Some(order), _) => ordered_cuts(self.columns, order, tree, partitions),
-            (None, Some((k, cache))) if cache.get().is_none() => {
-                let (graph, cuts) = neighbours_and_cuts(self.columns, k, tree, partitions);
-                let _ = cache.set(graph);
+        let degrees = self.cache.and_then(|c| c.degrees.get()).map(Vec::as_slice);
+        match (self.order, self.cache) {
+            (Some(order), _) => ordered_cuts(self.columns, order, tree, partitions, degrees),
+            (None, Some(cache)) if cache.graph.get().is_none() => {
+                let (graph, cuts, degrees) =
+                    neighbours_and_cuts(self.columns, cache.neighbours, tree, partitions);
+                let _ = cache.graph.set(graph);
+                let _ = cache.degrees.set(degrees);
                 cuts
             }
             (None, _) => {
                 let identity: Vec<usize> = (0..self.columns.features()).collect();
-                ordered_cuts(self.columns, &identity, tree, partitions)
+                ordered_cuts(self.columns, &identity, tree, partitions, degrees)
             }
         }
     }
@@ -475,26 +503,49 @@ impl SurrogateCuts for OrderedColumns<'_> {
     }
 }
 
-/// Fixed-point scale of the cut sums (2^-40 ≈ 1e-12 per tile's contribution).
-const FIXED: f64 = (1u64 << 40) as f64;
-
 /// Exact surrogate cuts Σ_{i∈K, j∉K} |corr_ij| of `partitions`, for the
 /// features in `order` (`order[g]` = feature at row-major grid position g),
-/// from all pairs, tile by tile.
+/// tile by tile. cut(K) = Σ_{i∈K} degree(i) − Σ_{i,j∈K} w_ij: given the
+/// degrees, only the pairs inside a node of the shallowest level counted are
+/// visited (half of all pairs in 1D, a quarter in 2D), with the same bits.
 pub fn ordered_cuts(
     x: &Standardized,
     order: &[usize],
     tree: &CanonicalTree,
     partitions: &[Partition],
+    degrees: Option<&[u128]>,
 ) -> Vec<f64> {
     assert_eq!(order.len(), tree.len());
     // Position p of the depth-first leaf order holds feature by_leaf[p].
     let by_leaf: Vec<usize> = tree.leaf_order().iter().map(|&g| order[g]).collect();
     let sums = CutSums::new(tree, partitions);
-    visit_tile_pairs(x.as_ref(), &by_leaf, &|ti, tj, block| {
+    let totals = degrees.map(|d| by_leaf.iter().map(|&f| d[f]).collect::<Vec<_>>());
+    let shallowest = partitions.iter().map(|p| p.level).min();
+    let nodes: Vec<Range<usize>> = match (degrees, shallowest) {
+        (Some(_), Some(level)) => tree
+            .level_nodes(level)
+            .into_iter()
+            .map(|v| tree.nodes()[v].leaves.clone())
+            .collect(),
+        _ => Vec::new(),
+    };
+    // The nodes (left to right) that a tile of positions overlaps.
+    let overlapped = |t: &Range<usize>| {
+        let first = nodes.partition_point(|r| r.end <= t.start);
+        let end = nodes.partition_point(|r| r.start < t.end);
+        first..end
+    };
+    let keep = |ti: &Range<usize>, tj: &Range<usize>| {
+        if totals.is_none() {
+            return true;
+        }
+        let (a, b) = (overlapped(ti), overlapped(tj));
+        a.start < b.end && b.start < a.end
+    };
+    visit_tile_pairs(x.as_ref(), &by_leaf, &keep, &|ti, tj, block| {
         sums.add(ti, tj, block)
     });
-    sums.cuts(partitions)
+    sums.cuts(partitions, totals).0
 }
 
 /// Per leaf position (tiles of positions in depth-first leaf order): the
@@ -506,9 +557,10 @@ struct CutSums {
     tiles: Vec<Mutex<PositionSums>>,
 }
 
+/// Fixed-point sums (see [`fixed_weight`]), exact whatever the order of the pairs.
 struct PositionSums {
-    total: Vec<i64>,
-    inside: Vec<Vec<i64>>,
+    total: Vec<u128>,
+    inside: Vec<Vec<u128>>,
 }
 
 impl CutSums {
@@ -554,45 +606,44 @@ impl CutSums {
     /// Adds to positions `rows` their weights to positions `cols`, given as
     /// one column per row (weights[(c, r)]).
     fn add_rows(&self, rows: Range<usize>, cols: Range<usize>, weights: MatRef<'_, f64>) {
-        let fixed = |v: f64| (v * FIXED).round() as i64;
         let mut sums = self.tiles[rows.start / TILE].lock().expect("lock");
-        let mut prefix = vec![0.0; cols.len() + 1];
+        let mut prefix = vec![0u128; cols.len() + 1];
         for (r, p) in rows.enumerate() {
             let column = weights.col(r);
             for c in 0..cols.len() {
-                prefix[c + 1] = prefix[c] + column[c];
+                prefix[c + 1] = prefix[c] + fixed_weight(column[c]);
             }
-            sums.total[r] += fixed(prefix[cols.len()]);
+            sums.total[r] += prefix[cols.len()];
             for (l, ranges) in self.node_range.iter().enumerate() {
                 let node = &ranges[p];
                 let (lo, hi) = (node.start.max(cols.start), node.end.min(cols.end));
                 if lo < hi {
-                    sums.inside[r][l] += fixed(prefix[hi - cols.start] - prefix[lo - cols.start]);
+                    sums.inside[r][l] += prefix[hi - cols.start] - prefix[lo - cols.start];
                 }
             }
         }
     }
 
-    fn cuts(self, partitions: &[Partition]) -> Vec<f64> {
+    /// The cuts of `partitions`, and every position's total weight. With
+    /// `totals` given (the degrees from an earlier pass), those are used and
+    /// only the inside sums come from this pass.
+    fn cuts(self, partitions: &[Partition], totals: Option<Vec<u128>>) -> (Vec<f64>, Vec<u128>) {
         let sums: Vec<PositionSums> = self
             .tiles
             .into_iter()
             .map(|m| m.into_inner().expect("lock"))
             .collect();
-        let at = |p: usize| &sums[p / TILE];
-        partitions
+        let totals = totals.unwrap_or_else(|| sums.iter().flat_map(|s| s.total.clone()).collect());
+        let inside = |p: usize, l: usize| sums[p / TILE].inside[p % TILE][l];
+        let cuts = partitions
             .iter()
             .map(|part| {
                 let l = self.levels.binary_search(&part.level).expect("a level");
-                // One position's sums fit i64 (N · 2^40); a node's total may not.
-                let cut: i128 = part
-                    .leaves
-                    .clone()
-                    .map(|p| i128::from(at(p).total[p % TILE] - at(p).inside[p % TILE][l]))
-                    .sum();
-                cut as f64 / FIXED
+                let cut: u128 = part.leaves.clone().map(|p| totals[p] - inside(p, l)).sum();
+                from_fixed(cut)
             })
-            .collect()
+            .collect();
+        (cuts, totals)
     }
 }
 
@@ -693,14 +744,32 @@ mod tests {
             let permuted = Mat::from_fn(n, n, |i, j| dense[(order[i], order[j])]);
             let expected = surrogate_cuts(permuted.as_ref(), &tree, &partitions);
             let standardized = columns_of(x).standardize();
-            let cuts = ordered_cuts(&standardized, &order, &tree, &partitions);
+            let cuts = ordered_cuts(&standardized, &order, &tree, &partitions, None);
             for (c, e) in cuts.iter().zip(&expected) {
                 assert!((c - e).abs() <= 1e-8 * e.max(1.0), "{c} vs {e}");
             }
             // Bit-identical when run again (fixed-point sums).
             assert_eq!(
                 cuts,
-                ordered_cuts(&standardized, &order, &tree, &partitions)
+                ordered_cuts(&standardized, &order, &tree, &partitions, None)
+            );
+            // The first pass's degrees spare the pairs across the shallowest
+            // nodes, with the same bits; and its own cuts are the identity's.
+            let (_, first, degrees) = neighbours_and_cuts(&standardized, 8, &tree, &partitions);
+            let identity: Vec<usize> = (0..n).collect();
+            assert_eq!(
+                first,
+                ordered_cuts(&standardized, &identity, &tree, &partitions, None)
+            );
+            assert_eq!(
+                cuts,
+                ordered_cuts(&standardized, &order, &tree, &partitions, Some(&degrees))
+            );
+            let deeper = tree.canonical_partitions(&levels[1..]);
+            assert_eq!(
+                ordered_cuts(&standardized, &order, &tree, &deeper, None),
+                ordered_cuts(&standardized, &order, &tree, &deeper, Some(&degrees)),
+                "from level 2"
             );
         }
     }

@@ -400,9 +400,19 @@ pub fn seam_score(grid: &Grid, weight: impl Fn(usize, usize) -> f64) -> f64 {
     grid.adjacent_pairs().map(|(g, h)| weight(g, h)).sum()
 }
 
-/// Fixed-point scale of the dense cut sums: weights in [0, 1] become integers
+/// Fixed-point scale of the cut sums: weights in [0, 1] become integers
 /// (2^-64 ≈ 5e-20 each) whose sum does not depend on the order of the terms.
 const CUT_SCALE: f64 = 18_446_744_073_709_551_616.0; // 2^64
+
+/// A weight in [0, 1] in the fixed point of the cut sums.
+pub fn fixed_weight(w: f64) -> u128 {
+    (w * CUT_SCALE) as u128
+}
+
+/// A fixed-point sum of weights as a number.
+pub fn from_fixed(sum: u128) -> f64 {
+    sum as f64 / CUT_SCALE
+}
 
 /// Surrogate entanglement of each partition: the weight it cuts,
 /// Σ_{i∈K, j∉K} w_ij, with `weights` indexed in selection (row-major grid) order.
@@ -430,11 +440,11 @@ pub fn surrogate_cuts(
                 .map(|&i| {
                     outside
                         .iter()
-                        .map(|&j| (weights[(i, j)] * CUT_SCALE) as u128)
+                        .map(|&j| fixed_weight(weights[(i, j)]))
                         .sum::<u128>()
                 })
                 .sum();
-            fixed as f64 / CUT_SCALE
+            from_fixed(fixed)
         })
         .collect()
 }
