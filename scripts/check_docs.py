@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs every command shown in README.md and docs/*.md, as written.
 
-    python3 scripts/check_docs.py [TARGET_DIR]    (default: target/debug)
+    python3 scripts/check_docs.py [TARGET_DIR [PYTHON]]    (default: target/debug)
 
 Fenced blocks are read by their info string:
 
@@ -10,14 +10,18 @@ Fenced blocks are read by their info string:
   must appear in the real stdout, in that order. ``…`` in a shown line
   matches anything.
 * ``sh``: every command must exit 0.
+* ``python``: the block is one script, run by PYTHON (an interpreter with
+  the entangle package installed); it must exit 0. Without PYTHON these
+  blocks are not run.
 
 Any other block (``text``, ``sql``, ``rust``, ``json``) is not run. A command's
 words are taken as a user would type them, with these stand-ins for the build
 that CI has just made: ``entangle`` and ``target/release/entangle`` are the
 built binary, ``cargo run --release [--features F] -- ARGS`` is ``entangle
 ARGS``, ``cargo run --release [--features F] --example NAME -- ARGS`` is the
-built example, and ``cargo build``/``cargo test``/``cargo bench`` (whose
-results CI has just checked) are not rerun. Commands run in a scratch
+built example, and ``cargo build``/``cargo test``/``cargo bench``,
+``scripts/test.sh``, ``pip install`` and ``maturin`` (whose results CI has
+just checked) are not rerun. Commands run in a scratch
 directory that holds the repository's ``sample_data/`` and an empty
 ``target/`` and ``docs/``, so nothing in the work tree changes. Python on the
 machine suffices; the output ends with 'N passed, N failed'.
@@ -103,6 +107,8 @@ def translate(text, build):
     prefix = []
     if words[:2] == ["/usr/bin/time", "-v"]:
         prefix, words = words[:2], words[2:]
+    if words[0] in ("pip", "maturin", "scripts/test.sh") or words[:2] == ["bash", "scripts/test.sh"]:
+        return None
     if words[0] == "cargo":
         if words[1] in ("build", "test", "bench"):
             return None
@@ -140,6 +146,7 @@ def matches(shown, actual):
 
 def main():
     build = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "target" / "debug").resolve()
+    python = sys.argv[2] if len(sys.argv) > 2 else None
     if not (build / "entangle").exists():
         sys.exit(f"{build / 'entangle'} not found: build the binary first")
     pages = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
@@ -151,10 +158,26 @@ def main():
             (scratch / name).mkdir()
         for page in pages:
             for info, start, lines in blocks(page):
+                where = f"{page.relative_to(ROOT)}:{start}"
+                if info == "python" and python:
+                    run = subprocess.run(
+                        [python, "-c", "\n".join(lines)],
+                        cwd=scratch,
+                        capture_output=True,
+                        text=True,
+                        timeout=600,
+                    )
+                    if run.returncode != 0:
+                        failed += 1
+                        print(f"FAILED {where}: python block")
+                        print(f"  exit {run.returncode}: {run.stderr.strip()[-2000:]}")
+                    else:
+                        passed += 1
+                        print(f"ok     {where}: python block")
+                    continue
                 if info not in ("console", "sh"):
                     continue
                 for text, shown in commands(info, lines):
-                    where = f"{page.relative_to(ROOT)}:{start}"
                     try:
                         argv = translate(text, build)
                     except ValueError as e:

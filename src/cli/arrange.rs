@@ -10,16 +10,13 @@ use entangle::analysis::Report as ReportKind;
 use entangle::arrange::neighbours::SPARSE_ABOVE;
 use entangle::arrange::seams::Placement;
 use entangle::error::{Error, Result};
-use entangle::io::atomic::write_atomically;
 use entangle::io::plot::{plot_format, plot_profiles};
-use entangle::io::read::{Source, resolve_features};
-use entangle::io::rewrite::OrderFile;
-use entangle::math::profile::{Profile, SurrogateProfile};
-use entangle::math::tree::{CanonicalTree, Grid};
+use entangle::jobs::{ArrangeJob, ArrangeReport};
 
-use crate::measure::{MeasureArgs, SelectionArgs, analyse, profile_of};
-use crate::render::{Phases, emit, render_comparison, render_surrogate_comparison};
-use crate::rewrite::{check_stale, rewrite_all, rewrite_targets};
+use crate::measure::{MeasureArgs, SelectionArgs};
+use crate::progress::Bars;
+use crate::render::{emit, render_comparison, render_surrogate_comparison};
+use crate::rewrite::check_stale;
 
 #[derive(Args)]
 pub struct ArrangeArgs {
@@ -91,25 +88,10 @@ impl ReportArg {
     }
 }
 
-/// The before/after measure `arrange` prints.
-enum Report {
-    Entanglement {
-        before: Box<Profile>,
-        after: Box<Profile>,
-    },
-    Surrogate {
-        before: SurrogateProfile,
-        after: SurrogateProfile,
-    },
-}
-
 pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
     let start = Instant::now();
-    let options = args.measure.options(args.selection.shape.as_ref())?;
+    let measure = args.measure.measure(args.selection.shape.as_ref())?;
     args.plot.as_deref().map(plot_format).transpose()?;
-    // Cheap checks before the long work: no output is an input, the
-    // selection resolves (the write needs it again).
-    let targets = rewrite_targets(&args.input, &args.output)?;
     let outputs: Vec<&Path> = [
         Some(args.output.as_path()),
         args.order_out.as_deref(),
@@ -119,30 +101,16 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
     .flatten()
     .collect();
     check_stale(&outputs, args.clean_stale)?;
-    let files: Vec<PathBuf> = targets
-        .pairs
-        .iter()
-        .map(|(input, _)| input.clone())
-        .collect();
-    let features = resolve_features(
-        Source::open(&files[0])?.schema(),
-        &args.selection.selection(),
-        args.selection.label.as_deref(),
+    let bars = Bars::default();
+    let job = ArrangeJob::read(
+        &args.input,
+        &args.output,
+        &args.selection.job_selection(),
+        &measure,
+        &bars,
     )?;
-    let mut phases = Phases::default();
-    let analysis = phases.time("read", || {
-        analyse(
-            &files,
-            &args.selection,
-            &options,
-            (args.measure.weights.into(), args.measure.neighbours),
-        )
-    })?;
-    let n = analysis.features();
-    let tree = CanonicalTree::new(Grid::for_features(n, options.shape.as_deref())?);
-    let levels = options.levels_for(&tree)?;
+    let n = job.features();
     let report_kind = args.report.resolve(n);
-    let placement = args.placement.into();
     if report_kind == ReportKind::Surrogate && args.plot.is_some() {
         let why = match args.report {
             ReportArg::Auto => format!(
@@ -155,61 +123,18 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
             format!("draws the entanglement profiles, and {why}: add --report entanglement"),
         ));
     }
-    let (order, report) = match report_kind {
-        ReportKind::Surrogate => {
-            let before = phases.time("surrogate", || {
-                analysis.surrogate_profile(&tree, &levels, None)
-            });
-            let order = phases.time("arrange", || {
-                analysis.partition(&tree, &levels, options.seed)
-            });
-            let order = phases.time("placement", || analysis.place(&tree, &order, placement));
-            let after = phases.time("surrogate", || {
-                analysis.surrogate_profile(&tree, &levels, Some(&order))
-            });
-            (order, Report::Surrogate { before, after })
-        }
-        ReportKind::Entanglement => {
-            let before = phases.time("profiles", || profile_of(&analysis, &options, None))?;
-            let order = phases.time("arrange", || {
-                analysis.partition(&tree, &levels, options.seed)
-            });
-            let order = phases.time("placement", || analysis.place(&tree, &order, placement));
-            let after =
-                phases.time("profiles", || profile_of(&analysis, &options, Some(&order)))?;
-            let (before, after) = (Box::new(before), Box::new(after));
-            (order, Report::Entanglement { before, after })
-        }
-    };
-
-    phases.time("write", || {
-        rewrite_all(
-            &targets,
-            &args.selection.selection(),
-            args.selection.label.as_deref(),
-            &order,
-            options.shape.as_deref(),
-        )
-    })?;
-    if let Some(path) = &args.order_out {
-        let file = OrderFile::new(&order, &features, options.shape.as_deref());
-        let json = serde_json::to_string(&file).map_err(|e| Error::Data(e.to_string()))?;
-        write_atomically(path, format!("{json}\n").as_bytes())?;
-    }
-    if let (Some(plot), Report::Entanglement { before, after }) = (&args.plot, &report) {
+    let arranged = job.run(
+        report_kind,
+        args.placement.into(),
+        args.order_out.as_deref(),
+        &bars,
+    )?;
+    if let (Some(plot), ArrangeReport::Entanglement { before, after }) =
+        (&args.plot, &arranged.report)
+    {
         let title = format!("{} → {}", args.input.display(), args.output.display());
         plot_profiles(plot, &title, &[("before", before), ("after", after)])?;
     }
-    let json = match &report {
-        Report::Entanglement { before, after } => serde_json::json!({
-            "report": "entanglement", "order": order, "before": before, "after": after,
-        }),
-        Report::Surrogate { before, after } => serde_json::json!({
-            "report": "surrogate", "rows": analysis.rows, "features": n,
-            "shape": tree.grid().shape(), "levels": levels,
-            "order": order, "before": before, "after": after,
-        }),
-    };
     let (input, output) = (
         args.input.display().to_string(),
         args.output.display().to_string(),
@@ -217,17 +142,18 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
     if args.json {
         emit(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&json).map_err(|e| Error::Data(e.to_string()))?
+            serde_json::to_string_pretty(&arranged.json())
+                .map_err(|e| Error::Data(e.to_string()))?
         ))?;
     } else {
-        let table = match &report {
-            Report::Entanglement { before, after } => {
+        let table = match &arranged.report {
+            ArrangeReport::Entanglement { before, after } => {
                 render_comparison(&input, &output, before, after)
             }
-            Report::Surrogate { before, after } => render_surrogate_comparison(
+            ArrangeReport::Surrogate { before, after } => render_surrogate_comparison(
                 &input,
                 &output,
-                (analysis.rows, n, tree.grid().shape()),
+                (arranged.rows, n, &arranged.shape),
                 before,
                 after,
             ),
@@ -235,19 +161,15 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
         emit(&format!(
             "{table}time {:.2} s ({})\n",
             start.elapsed().as_secs_f64(),
-            phases
+            arranged.phases
         ))?;
     }
-    if let Report::Surrogate { .. } = report
+    if let ArrangeReport::Surrogate { .. } = arranged.report
         && args.report == ReportArg::Auto
     {
         eprintln!("{}", ReportKind::auto_surrogate_note(n, &output));
     }
-    let warnings = match &report {
-        Report::Entanglement { before, .. } => &before.warnings,
-        Report::Surrogate { .. } => &analysis.warnings,
-    };
-    for w in warnings {
+    for w in &arranged.warnings {
         eprintln!("warning: {w}");
     }
     Ok(())

@@ -1,18 +1,14 @@
 //! The options that `profile` and `arrange` share (which columns, which
 //! measure), and the one pass over the input and the profile they both run.
 
-use std::path::PathBuf;
-
 use clap::Args;
 
-use entangle::analysis::Analysis;
 use entangle::arrange::neighbours::{DEFAULT_NEIGHBOURS, Weighting};
 use entangle::error::Result;
-use entangle::io::read::{FeatureSelection, ScanOptions, scan};
-use entangle::math::profile::{DEFAULT_MAX_SAMPLES, DEFAULT_THETA, Profile, ProfileOptions};
+use entangle::io::read::FeatureSelection;
+use entangle::jobs::{Measure, Selection};
+use entangle::math::profile::{DEFAULT_MAX_SAMPLES, DEFAULT_THETA, ProfileOptions};
 use entangle::math::tree::parse_levels;
-
-use crate::progress::Progress;
 
 /// Which columns hold the features and the label.
 #[derive(Args)]
@@ -128,44 +124,24 @@ impl MeasureArgs {
     }
 }
 
-/// One pass over the input, ready for profiles.
-pub fn analyse(
-    files: &[PathBuf],
-    selection: &SelectionArgs,
-    options: &ProfileOptions,
-    (weighting, neighbours): (Weighting, usize),
-) -> Result<Analysis> {
-    let scan_options = ScanOptions {
-        selection: selection.selection(),
-        label: selection.label.clone(),
-        max_samples: options.max_samples,
-        seed: options.seed,
-        skip_null_rows: selection.skip_null_rows,
-        weighting,
-    };
-    let reading = Progress::new(None, "reading", "rows");
-    let scanned = scan(files, &scan_options, &|done, total| {
-        reading.set(done, total)
-    })?;
-    reading.finish();
-    Ok(Analysis::new(
-        &scanned.summary,
-        selection.label.as_deref(),
-        scanned.warnings(),
-    )?
-    .with_neighbours(neighbours))
+impl SelectionArgs {
+    /// The selection as the jobs take it.
+    pub fn job_selection(&self) -> Selection {
+        Selection {
+            features: self.selection(),
+            label: self.label.clone(),
+            skip_null_rows: self.skip_null_rows,
+        }
+    }
 }
 
-/// A profile with a progress bar over its partitions.
-pub fn profile_of(
-    analysis: &Analysis,
-    options: &ProfileOptions,
-    order: Option<&[usize]>,
-) -> Result<Profile> {
-    let solving = Progress::new(None, "partitions", "solved");
-    let profile = analysis.profile(options, order, &|done, total| {
-        solving.set(done as u64, Some(total as u64))
-    })?;
-    solving.finish();
-    Ok(profile)
+impl MeasureArgs {
+    /// The measure as the jobs take it, for the grid `shape`.
+    pub fn measure(&self, shape: Option<&Shape>) -> Result<Measure> {
+        Ok(Measure {
+            options: self.options(shape)?,
+            weighting: self.weights.into(),
+            neighbours: self.neighbours,
+        })
+    }
 }

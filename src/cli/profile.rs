@@ -7,9 +7,10 @@ use clap::Args;
 
 use entangle::error::{Error, Result};
 use entangle::io::plot::{plot_format, plot_profiles};
-use entangle::io::read::input_files;
+use entangle::jobs::profile;
 
-use crate::measure::{MeasureArgs, SelectionArgs, analyse, profile_of};
+use crate::measure::{MeasureArgs, SelectionArgs};
+use crate::progress::Bars;
 use crate::render::{emit, render_profile};
 
 #[derive(Args)]
@@ -30,18 +31,13 @@ pub struct ProfileArgs {
 
 pub fn profile_command(args: ProfileArgs) -> Result<()> {
     let start = Instant::now();
-    let options = args.measure.options(args.selection.shape.as_ref())?;
+    let measure = args.measure.measure(args.selection.shape.as_ref())?;
     args.plot.as_deref().map(plot_format).transpose()?;
-    let files = input_files(&args.input)?;
-    let profile = profile_of(
-        &analyse(
-            &files,
-            &args.selection,
-            &options,
-            (args.measure.weights.into(), args.measure.neighbours),
-        )?,
-        &options,
-        None,
+    let profile = profile(
+        &args.input,
+        &args.selection.job_selection(),
+        &measure,
+        &Bars::default(),
     )?;
     if let Some(plot) = &args.plot {
         plot_profiles(

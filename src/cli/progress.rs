@@ -2,10 +2,13 @@
 //! the work has taken more than a second, so quick runs and pipes stay clean.
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use entangle::jobs::{Observer, Stage};
 
 const DELAY: Duration = Duration::from_secs(1);
 
@@ -69,5 +72,33 @@ impl Progress {
 
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// A job's progress as one bar per stage.
+#[derive(Default)]
+pub struct Bars(Mutex<Option<(Stage, Progress)>>);
+
+impl Observer for Bars {
+    fn progress(&self, stage: Stage, done: u64, total: Option<u64>) {
+        let mut current = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if current.as_ref().is_none_or(|(s, _)| *s != stage) {
+            if let Some((_, bar)) = current.take() {
+                bar.finish();
+            }
+            *current = Some((stage, Progress::new(total, stage.message(), stage.unit())));
+        }
+        if let Some((_, bar)) = current.as_ref() {
+            bar.set(done, total);
+        }
+    }
+
+    fn finished(&self, stage: Stage) {
+        let mut current = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if current.as_ref().is_some_and(|(s, _)| *s == stage)
+            && let Some((_, bar)) = current.take()
+        {
+            bar.finish();
+        }
     }
 }

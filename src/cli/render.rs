@@ -1,8 +1,6 @@
 //! What the commands print: profile tables, the before/after comparison,
 //! per-phase times, and stdout that a closed pipe ends quietly.
 
-use std::time::Instant;
-
 use entangle::error::{Error, Result};
 use entangle::math::profile::{Profile, SurrogateProfile};
 
@@ -106,34 +104,6 @@ pub fn render_profile(name: &str, p: &Profile) -> String {
         );
     }
     out
-}
-
-/// Seconds spent per phase of a command, in first-use order.
-#[derive(Default)]
-pub struct Phases(Vec<(&'static str, f64)>);
-
-impl Phases {
-    pub fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
-        let start = Instant::now();
-        let out = f();
-        let seconds = start.elapsed().as_secs_f64();
-        match self.0.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, total)) => *total += seconds,
-            None => self.0.push((name, seconds)),
-        }
-        out
-    }
-}
-
-impl std::fmt::Display for Phases {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|(n, s)| format!("{n} {s:.2} s"))
-            .collect();
-        f.write_str(&parts.join(", "))
-    }
 }
 
 /// The before/after table of `arrange`.

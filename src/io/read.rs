@@ -148,6 +148,7 @@ pub fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
 enum Format {
     Parquet,
     Csv,
+    Memory,
 }
 
 fn format_of(path: &Path) -> Option<Format> {
@@ -160,13 +161,16 @@ fn format_of(path: &Path) -> Option<Format> {
 
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch>>>;
 
-/// One input file opened for reading.
+/// One input opened for reading: a file, or record batches in memory (a
+/// Python frame), which errors name by `path`.
 pub struct Source {
     path: PathBuf,
     format: Format,
     schema: SchemaRef,
-    /// Number of rows when the format says so up front (Parquet).
+    /// Number of rows when the format says so up front (Parquet, memory).
     rows: Option<u64>,
+    /// The batches of an in-memory source.
+    memory: Vec<RecordBatch>,
 }
 
 impl Source {
@@ -204,13 +208,27 @@ impl Source {
                     .map_err(|e| Error::file(path, format!("not a readable CSV file: {e}")))?;
                 (Arc::new(schema), None)
             }
+            Format::Memory => unreachable!("a file is Parquet or CSV"),
         };
         Ok(Source {
             path: path.to_path_buf(),
             format,
             schema,
             rows,
+            memory: Vec::new(),
         })
+    }
+
+    /// Record batches already in memory (sharing their buffers), named
+    /// `name` in errors.
+    pub fn from_batches(name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
+        Source {
+            path: PathBuf::from(name),
+            format: Format::Memory,
+            schema,
+            rows: Some(batches.iter().map(|b| b.num_rows() as u64).sum()),
+            memory: batches,
+        }
     }
 
     pub fn schema(&self) -> &SchemaRef {
@@ -232,6 +250,15 @@ impl Source {
 
     /// Reads the given top-level columns, batch by batch.
     pub fn batches(&self, columns: &[usize]) -> Result<Batches> {
+        if self.format == Format::Memory {
+            let path = self.path.clone();
+            let projected: Vec<Result<RecordBatch>> = self
+                .memory
+                .iter()
+                .map(|b| b.project(columns).map_err(|e| Error::file(&path, e)))
+                .collect();
+            return Ok(Box::new(projected.into_iter()));
+        }
         let path = self.path.clone();
         let file = File::open(&self.path).map_err(|e| Error::file(&self.path, e))?;
         let wrap = move |e: arrow::error::ArrowError| Error::file(&path, e);
@@ -247,6 +274,7 @@ impl Source {
                     .map_err(|e| Error::file(&self.path, e))?;
                 Ok(Box::new(reader.map(move |b| b.map_err(&wrap))))
             }
+            Format::Memory => unreachable!("returned above"),
             Format::Csv => {
                 let reader = arrow::csv::ReaderBuilder::new(self.schema.clone())
                     .with_header(true)
@@ -640,19 +668,28 @@ pub fn scan(
         .iter()
         .map(|f| Source::open(f))
         .collect::<Result<_>>()?;
+    scan_sources(&sources, options, progress)
+}
+
+/// [`scan`] of sources already open (files or memory).
+pub fn scan_sources(
+    sources: &[Source],
+    options: &ScanOptions,
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<Scan> {
     let total_rows: Option<u64> = sources.iter().map(|s| s.rows()).sum();
     let mut feature_names: Option<Vec<String>> = None;
     let mut summary = RowSummary::new(options.max_samples, options.seed, options.label.is_some())
         .with_weighting(options.weighting);
     let (mut rows, mut skipped) = (0u64, 0u64);
 
-    for source in &sources {
+    for source in sources {
         let features = resolve_features(
             source.schema(),
             &options.selection,
             options.label.as_deref(),
         )
-        .map_err(|e| in_file(e, source.path(), files.len()))?;
+        .map_err(|e| in_file(e, source.path(), sources.len()))?;
         let mut columns = features.columns();
         let label_position = options.label.as_ref().map(|l| {
             columns.push(source.schema().index_of(l).expect("resolved above"));
@@ -849,5 +886,50 @@ mod tests {
         );
         let i: ArrayRef = Arc::new(arrow::array::Int32Array::from(vec![1, 2]));
         assert_eq!(to_f64(&i, "x").unwrap().values().as_ref(), &[1.0, 2.0]);
+    }
+
+    #[test]
+    fn batches_in_memory_scan_like_their_file() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/sample_data/signals_1d.parquet"
+        );
+        let file = Source::open(Path::new(path)).unwrap();
+        let all: Vec<usize> = (0..file.schema().fields().len()).collect();
+        let batches: Vec<RecordBatch> = file.batches(&all).unwrap().map(|b| b.unwrap()).collect();
+        // Split differently from the file's batches: the scan must not care.
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let whole = arrow::compute::concat_batches(file.schema(), &batches).unwrap();
+        let split = vec![whole.slice(0, 7), whole.slice(7, rows - 7)];
+        let memory = Source::from_batches("frame", file.schema().clone(), split);
+        assert_eq!(memory.rows(), Some(rows as u64));
+        let options = ScanOptions {
+            selection: FeatureSelection::Prefix("x".into()),
+            label: Some("spike".into()),
+            max_samples: 300,
+            seed: 3,
+            skip_null_rows: false,
+            weighting: Default::default(),
+        };
+        let from_file = scan_sources(&[file], &options, &|_, _| {}).unwrap();
+        let from_memory = scan_sources(&[memory], &options, &|_, _| {}).unwrap();
+        assert_eq!(from_memory.feature_names, from_file.feature_names);
+        assert_eq!(from_memory.summary.rows(), from_file.summary.rows());
+        assert_eq!(
+            from_memory.summary.sample_matrix().0.values,
+            from_file.summary.sample_matrix().0.values
+        );
+        let missing = ScanOptions {
+            selection: FeatureSelection::Array("nope".into()),
+            ..options
+        };
+        let error = scan_sources(
+            &[Source::from_batches("frame", whole.schema(), vec![whole])],
+            &missing,
+            &|_, _| {},
+        )
+        .err()
+        .unwrap();
+        assert!(error.to_string().contains("nope"), "{error}");
     }
 }

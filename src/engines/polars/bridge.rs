@@ -7,9 +7,7 @@ use std::mem::transmute;
 use arrow::array::{ArrayRef, make_array};
 use arrow::datatypes::Field as ArrowField;
 use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi, to_ffi};
-use polars::prelude::{
-    CompatLevel, DataType, IntoColumn, PlSmallStr, PolarsError, PolarsResult, Series,
-};
+use polars::prelude::{CompatLevel, DataType, PlSmallStr, PolarsError, PolarsResult, Series};
 use polars_arrow::ffi::{
     ArrowArray, ArrowSchema, export_array_to_c, export_field_to_c, import_array_from_c,
     import_field_from_c,
@@ -59,11 +57,6 @@ pub fn polars_dtype(field: &ArrowField) -> PolarsResult<DataType> {
     let schema: ArrowSchema = unsafe { transmute::<FFI_ArrowSchema, _>(schema) };
     let field = unsafe { import_field_from_c(&schema) }?;
     Ok(DataType::from_arrow_field(&field))
-}
-
-/// An arrow-rs array as a one-chunk polars column (see [`arrow_to_series`]).
-pub fn arrow_to_column(name: &str, array: &ArrayRef) -> PolarsResult<polars::prelude::Column> {
-    Ok(arrow_to_series(name, array)?.into_column())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use arrow::array::ArrayRef;
 use polars::prelude::*;
 
-use super::bridge::{arrow_to_column, polars_dtype, series_to_arrow};
+use super::bridge::{arrow_to_series, polars_dtype, series_to_arrow};
 use crate::engines::options::{EntangleOptions, FunctionOptions};
 use crate::engines::reduce::{Reduction, SummaryReducer, check_label_length};
 use crate::io::read::FLOAT_LABEL_HINT;
@@ -90,21 +90,29 @@ fn reduction(
 ) -> PolarsResult<Expr> {
     let options =
         FunctionOptions::resolve(options, function, kind.keys()).map_err(compute_error)?;
-    let output = polars_dtype(&arrow::datatypes::Field::new("", kind.return_type(), true))?;
     let mut inputs = vec![features];
     inputs.extend(label);
     Ok(apply_multiple(
-        move |columns: &mut [Column]| reduce(function, kind, &options, columns),
-        inputs,
-        move |_: &Schema, fields: &[Field]| {
-            check_features(function, &fields[0])?;
-            if let Some(label) = fields.get(1) {
-                check_label(function, label)?;
-            }
-            Ok(Field::new(fields[0].name().clone(), output.clone()))
+        move |columns: &mut [Column]| {
+            let features = columns[0].as_materialized_series();
+            let label = columns.get(1).map(Column::as_materialized_series);
+            reduce_series(function, kind, &options, features, label).map(Series::into_column)
         },
+        inputs,
+        move |_: &Schema, fields: &[Field]| reduction_field(function, kind, fields),
         true,
     ))
+}
+
+/// The output field of a reduction over `fields` (features, optional label),
+/// after checking their types.
+pub fn reduction_field(function: &str, kind: Reduction, fields: &[Field]) -> PolarsResult<Field> {
+    check_features(function, &fields[0])?;
+    if let Some(label) = fields.get(1) {
+        check_label(function, label)?;
+    }
+    let output = polars_dtype(&arrow::datatypes::Field::new("", kind.return_type(), true))?;
+    Ok(Field::new(fields[0].name().clone(), output))
 }
 
 /// Whether a polars type holds a row's features.
@@ -147,16 +155,15 @@ fn check_label(function: &str, field: &Field) -> PolarsResult<()> {
     ))
 }
 
-/// Folds the rows of `columns` (features, optional label) and returns the
-/// one-row result.
-fn reduce(
+/// Folds the rows of `features` (and `label`) into a one-row result: the
+/// whole column, or one group's rows. Python's plugin calls this too.
+pub fn reduce_series(
     function: &'static str,
     kind: Reduction,
     options: &FunctionOptions,
-    columns: &mut [Column],
-) -> PolarsResult<Column> {
-    let features = columns[0].as_materialized_series();
-    let label = columns.get(1).map(Column::as_materialized_series);
+    features: &Series,
+    label: Option<&Series>,
+) -> PolarsResult<Series> {
     let mut reducer = SummaryReducer::new(
         function,
         kind,
@@ -183,7 +190,7 @@ fn reduce(
         }
     }
     let value = reducer.evaluate().map_err(|e| fail(&reducer, e))?;
-    arrow_to_column(features.name(), &value)
+    arrow_to_series(features.name(), &value)
 }
 
 /// Pairs of equally long slices of two chunkings of the same rows (slices
@@ -214,38 +221,45 @@ pub fn permute(features: Expr, order: &[usize]) -> Expr {
     let order = order.to_vec();
     features.map(
         move |column: Column| {
-            let series = column.as_materialized_series();
-            let name = series.name().to_string();
-            let permute_error =
-                |e: crate::Error| PolarsError::ComputeError(format!("permute: {e}").into());
-            let mut first_row = 0u64;
-            let mut out = Column::new_empty(series.name().clone(), series.dtype());
-            for chunk in series_to_arrow(series)? {
-                if let Some(width) = row_width(&chunk) {
-                    check_permutation(&order, width, "order").map_err(permute_error)?;
-                }
-                let permuted =
-                    permute_elements(&chunk, &order, &name, first_row).map_err(permute_error)?;
-                first_row += chunk.len() as u64;
-                out.append_owned(arrow_to_column(&name, &permuted)?)?;
-            }
-            Ok(out)
+            permute_series(column.as_materialized_series(), &order).map(Series::into_column)
         },
-        |_: &Schema, field: &Field| {
-            if matches!(field.dtype(), DataType::Array(..) | DataType::List(_)) {
-                Ok(field.clone())
-            } else {
-                Err(PolarsError::InvalidOperation(
-                    format!(
-                        "permute: column '{}' has type {}; expected an Array or List column",
-                        field.name(),
-                        field.dtype()
-                    )
-                    .into(),
-                ))
-            }
-        },
+        |_: &Schema, field: &Field| permute_field(field),
     )
+}
+
+/// Every row of an Array or List series with its elements reordered by
+/// `order` (see [`permute`]).
+pub fn permute_series(series: &Series, order: &[usize]) -> PolarsResult<Series> {
+    let name = series.name().to_string();
+    let permute_error = |e: crate::Error| PolarsError::ComputeError(format!("permute: {e}").into());
+    let mut first_row = 0u64;
+    let mut out = Series::new_empty(series.name().clone(), series.dtype());
+    for chunk in series_to_arrow(series)? {
+        if let Some(width) = row_width(&chunk) {
+            check_permutation(order, width, "order").map_err(permute_error)?;
+        }
+        let permuted = permute_elements(&chunk, order, &name, first_row).map_err(permute_error)?;
+        first_row += chunk.len() as u64;
+        out.append_owned(arrow_to_series(&name, &permuted)?)?;
+    }
+    Ok(out)
+}
+
+/// The output field of [`permute`]: the input's, which must be an Array or
+/// List column.
+pub fn permute_field(field: &Field) -> PolarsResult<Field> {
+    if matches!(field.dtype(), DataType::Array(..) | DataType::List(_)) {
+        Ok(field.clone())
+    } else {
+        Err(PolarsError::InvalidOperation(
+            format!(
+                "permute: column '{}' has type {}; expected an Array or List column",
+                field.name(),
+                field.dtype()
+            )
+            .into(),
+        ))
+    }
 }
 
 /// The row width of a fixed-size list, or of the first valid row of a list.

@@ -23,7 +23,9 @@ mod expressions;
 mod rearrange;
 
 pub use crate::engines::options::EntangleOptions;
+pub use crate::engines::reduce::Reduction;
 pub use expressions::{
-    entanglement, entanglement_profile, feature_order, permute, surrogate_entanglement,
+    entanglement, entanglement_profile, feature_order, permute, permute_field, permute_series,
+    reduce_series, reduction_field, surrogate_entanglement,
 };
 pub use rearrange::{FeatureLayout, rearrange};

@@ -14,6 +14,7 @@ use arrow::datatypes::Int32Type;
 use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::execution::context::{SessionContext, SessionState};
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::functions::core::expr_fn::named_struct;
 use datafusion::logical_expr::{Documentation, Expr, col, lit};
 use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
@@ -71,7 +72,25 @@ impl TableFunctionImpl for Rearrange {
             }
             None => FunctionOptions::default(),
         };
+        let foreign = args
+            .session()
+            .as_any()
+            .downcast_ref::<SessionState>()
+            .is_none();
         let state = session_state(args.session())?;
+        let registered = SessionContext::new_with_state(state.clone())
+            .table_exist(source.as_str())
+            .unwrap_or(false);
+        if foreign && registered {
+            // A table of another library's session (datafusion-python
+            // through the FFI) streams on that library's runtime, which this
+            // library cannot enter to compute the order while planning.
+            return Err(plan_error(format!(
+                "'{source}' is a table of the calling session; through the DataFusion FFI \
+                 (datafusion-python) give a file or directory path, or use feature_order and \
+                 permute on the table"
+            )));
+        }
         // Planning is synchronous here; the order needs a query. Run it on
         // its own runtime so this works inside any caller's runtime.
         std::thread::scope(|scope| {
@@ -87,12 +106,24 @@ impl TableFunctionImpl for Rearrange {
     }
 }
 
+/// A session state over `session`'s catalogs: the session itself, or, for a
+/// session of another library (datafusion-python through the DataFusion
+/// FFI), a state that shares its catalogs, configuration and runtime.
 fn session_state(session: &dyn Session) -> Result<SessionState> {
-    session
-        .as_any()
-        .downcast_ref::<SessionState>()
-        .cloned()
-        .ok_or_else(|| plan_error("needs a DataFusion SessionState"))
+    if let Some(state) = session.as_any().downcast_ref::<SessionState>() {
+        return Ok(state.clone());
+    }
+    // No default catalog: it would replace the caller's in its catalog list.
+    let config = session
+        .config()
+        .clone()
+        .with_create_default_catalog_and_schema(false);
+    Ok(SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(session.runtime_env().clone())
+        .with_catalog_list(session.catalog_list())
+        .with_default_features()
+        .build())
 }
 
 /// The source as a DataFrame: a registered table, else a file or directory.

@@ -5,14 +5,16 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray};
-use arrow::datatypes::{DataType, Field, FieldRef};
+use arrow::array::{ArrayRef, AsArray, RecordBatch, RecordBatchOptions};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Documentation, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, Documentation, Signature,
+    Volatility,
 };
+use datafusion::physical_expr::PhysicalExpr;
 
 use crate::engines::options::FunctionOptions;
 use crate::engines::reduce::{Reduction, SummaryReducer};
@@ -36,8 +38,9 @@ fn options_argument(
         Some(expr) => {
             let literal = expr
                 .downcast_ref::<datafusion::physical_expr::expressions::Literal>()
-                .map(|l| l.value());
-            match literal.map(ScalarValue::try_as_str) {
+                .map(|l| l.value().clone())
+                .or_else(|| constant_value(expr));
+            match literal.as_ref().map(ScalarValue::try_as_str) {
                 Some(Some(Some(text))) => FunctionOptions::parse(text, function, output.keys())
                     .map_err(|e| DataFusionError::Plan(e.to_string())),
                 _ => Err(DataFusionError::Plan(format!(
@@ -45,6 +48,28 @@ fn options_argument(
                 ))),
             }
         }
+    }
+}
+
+/// The value of an expression that reads no column, such as a literal that
+/// crossed the DataFusion FFI (a foreign expression, not a `Literal`):
+/// evaluated on one row of no columns.
+fn constant_value(expr: &Arc<dyn PhysicalExpr>) -> Option<ScalarValue> {
+    if !expr.children().is_empty() {
+        return None;
+    }
+    let no_columns = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )
+    .ok()?;
+    match expr.evaluate(&no_columns).ok()? {
+        ColumnarValue::Scalar(value) => Some(value),
+        ColumnarValue::Array(array) if array.len() == 1 => {
+            ScalarValue::try_from_array(&array, 0).ok()
+        }
+        ColumnarValue::Array(_) => None,
     }
 }
 

@@ -1,0 +1,91 @@
+"""The Python package's overhead over the command line on one file.
+
+    python benches/python_overhead.py DATA.parquet [ENTANGLE_BIN] [REPEATS]
+
+DATA is a wide file with feature columns f0000, f0001, ... and a label
+`label`, as `cargo run --release --example bench_data -- DATA 1000000 256`
+writes it. Runs, back to back and REPEATS times (default 3):
+
+* cli      `entangle profile DATA --features-prefix f --label label --json`
+* job      `entangle.profile(DATA, features_prefix="f", label="label")` (the
+           same job in process)
+* polars   `pl.scan_parquet(DATA).select(entanglement(pl.struct(f...), "label"))`
+* cli/polars surrogate: `--levels`-free surrogate of the same columns, read
+           from the CLI JSON's `surrogate.mean`, and `surrogate_entanglement`
+
+checks that all give the same numbers, and prints the medians and ratios.
+Build the wheel optimised for this (`pip install ./python`), and the CLI
+with `cargo build --release`.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import polars as pl
+
+import entangle
+
+
+def timed(function):
+    start = time.perf_counter()
+    value = function()
+    return time.perf_counter() - start, value
+
+
+def main() -> None:
+    data = sys.argv[1]
+    binary = sys.argv[2] if len(sys.argv) > 2 else "target/release/entangle"
+    repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    names = [n for n in pl.read_parquet_schema(data) if n.startswith("f")]
+    features = pl.struct(names)
+
+    def cli():
+        out = subprocess.run(
+            [binary, "profile", data, "--features-prefix", "f", "--label", "label", "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return json.loads(out)
+
+    def job():
+        return entangle.profile(data, features_prefix="f", label="label")
+
+    def polars_entanglement():
+        frame = pl.scan_parquet(data).select(entangle.entanglement(features, "label")).collect()
+        return frame.item()
+
+    def polars_surrogate():
+        frame = pl.scan_parquet(data).select(entangle.surrogate_entanglement(features)).collect()
+        return frame.item()
+
+    runs = {"cli": [], "job": [], "polars entanglement": [], "polars surrogate": []}
+    reference = None
+    for _ in range(repeats):
+        seconds, profile = timed(cli)
+        runs["cli"].append(seconds)
+        reference = profile
+        seconds, value = timed(job)
+        runs["job"].append(seconds)
+        assert value == profile, "entangle.profile differs from the CLI"
+        seconds, value = timed(polars_entanglement)
+        runs["polars entanglement"].append(seconds)
+        assert value == profile["mean_entropy"], (value, profile["mean_entropy"])
+        seconds, value = timed(polars_surrogate)
+        runs["polars surrogate"].append(seconds)
+        assert value == profile["surrogate"]["mean"], (value, profile["surrogate"]["mean"])
+    cli_median = statistics.median(runs["cli"])
+    print(f"{data}: {reference['rows']} rows x {reference['features']} features, {repeats} runs")
+    for name, seconds in runs.items():
+        median = statistics.median(seconds)
+        spread = ", ".join(f"{s:.2f}" for s in seconds)
+        print(f"{name:22s} median {median:7.2f} s  ({spread})  ratio to cli {median / cli_median:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""The entangle functions as polars expressions (a polars plugin).
+
+The reductions return one value for the frame, or for each group in
+``group_by().agg()``, eager or lazy; ``permute`` is element-wise. Features are
+one Array/List column of numbers, or a list of numeric column names (passed
+as a struct, which copies no buffer). Numbers equal the command line's bit
+for bit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeVar, Union
+
+import polars as pl
+from polars.plugins import register_plugin_function
+
+from entangle._options import Levels, Shape, given
+
+_LIBRARY = Path(__file__).parent
+
+Features = Union[pl.Expr, str, Sequence[str]]
+Label = Union[pl.Expr, str, None]
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def _features(features: Features) -> pl.Expr:
+    if isinstance(features, pl.Expr):
+        return features
+    if isinstance(features, str):
+        return pl.col(features)
+    names = list(features)
+    if not names or not all(isinstance(name, str) for name in names):
+        raise TypeError(
+            "features: expected an expression, a column name or a list of column names, "
+            f"got {features!r}"
+        )
+    return pl.struct(names)
+
+
+def _label(label: Label) -> list[pl.Expr]:
+    if label is None:
+        return []
+    return [pl.col(label) if isinstance(label, str) else label]
+
+
+def _reduction(name: str, args: list[pl.Expr], options: dict) -> pl.Expr:
+    return register_plugin_function(
+        plugin_path=_LIBRARY,
+        function_name=name,
+        args=args,
+        # Always one key: polars sends nothing for an empty dict.
+        kwargs={"options": options},
+        is_elementwise=False,
+        returns_scalar=True,
+    )
+
+
+def entanglement(
+    features: Features,
+    label: Label = None,
+    *,
+    shape: Shape = None,
+    levels: Levels = None,
+    theta: float | None = None,
+    max_samples: int | None = None,
+    seed: int | None = None,
+    standardize: bool | None = None,
+    skip_null_rows: bool | None = None,
+) -> pl.Expr:
+    """The entanglement (mean over levels of the per-level mean entropy) of
+    the rows: a ``Float64`` per frame or group. ``label`` (integer, boolean
+    or string) gives the labeled measure; omit it for unlabeled data."""
+    options = given(
+        shape=shape,
+        levels=levels,
+        theta=theta,
+        max_samples=max_samples,
+        seed=seed,
+        standardize=standardize,
+        skip_null_rows=skip_null_rows,
+    )
+    return _reduction("entanglement", [_features(features), *_label(label)], options)
+
+
+def entanglement_profile(
+    features: Features,
+    label: Label = None,
+    *,
+    shape: Shape = None,
+    levels: Levels = None,
+    theta: float | None = None,
+    max_samples: int | None = None,
+    seed: int | None = None,
+    standardize: bool | None = None,
+    skip_null_rows: bool | None = None,
+) -> pl.Expr:
+    """Every canonical partition's entanglement: a list of structs
+    ``{level, chunk, size, entropy, geometric}`` per frame or group
+    (``explode`` then ``unnest`` it for rows)."""
+    options = given(
+        shape=shape,
+        levels=levels,
+        theta=theta,
+        max_samples=max_samples,
+        seed=seed,
+        standardize=standardize,
+        skip_null_rows=skip_null_rows,
+    )
+    return _reduction("entanglement_profile", [_features(features), *_label(label)], options)
+
+
+def surrogate_entanglement(
+    features: Features,
+    *,
+    shape: Shape = None,
+    levels: Levels = None,
+    skip_null_rows: bool | None = None,
+) -> pl.Expr:
+    """The surrogate entanglement from all rows: the mean over levels of the
+    mean |correlation| cut by the canonical partitions."""
+    options = given(shape=shape, levels=levels, skip_null_rows=skip_null_rows)
+    return _reduction("surrogate_entanglement", [_features(features)], options)
+
+
+def feature_order(
+    features: Features,
+    *,
+    shape: Shape = None,
+    levels: Levels = None,
+    seed: int | None = None,
+    skip_null_rows: bool | None = None,
+    placement: str | None = None,
+) -> pl.Expr:
+    """The feature order that lowers the entanglement, a ``List(Int32)``:
+    element g is the input position of the feature placed at grid position g.
+    ``placement`` is ``"seams"`` (default) or ``"tree"``."""
+    options = given(
+        shape=shape, levels=levels, seed=seed, skip_null_rows=skip_null_rows, placement=placement
+    )
+    return _reduction("feature_order", [_features(features)], options)
+
+
+def permute(features: pl.Expr | str, order: Sequence[int]) -> pl.Expr:
+    """Each row's elements reordered: element g becomes element ``order[g]``
+    (apply a saved :func:`feature_order` to an Array or List column)."""
+    expr = pl.col(features) if isinstance(features, str) else features
+    return register_plugin_function(
+        plugin_path=_LIBRARY,
+        function_name="permute",
+        args=[expr],
+        kwargs={"order": [int(i) for i in order]},
+        is_elementwise=True,
+    )
+
+
+def rearrange(
+    frame: Frame,
+    features: Sequence[str] | None = None,
+    *,
+    array: str | None = None,
+    features_prefix: str | None = None,
+    shape: Shape = None,
+    levels: Levels = None,
+    seed: int | None = None,
+    skip_null_rows: bool | None = None,
+    placement: str | None = None,
+) -> tuple[Frame, list[int]]:
+    """``frame`` with its features rearranged, and the order. Wide layout
+    (``features`` names, or every numeric column starting with
+    ``features_prefix``): the feature columns trade places, names and values
+    together; ``array`` layout: each row's elements are permuted. Other
+    columns and the row order are untouched. The order is computed from all
+    rows in one pass; a ``LazyFrame`` stays lazy."""
+    if sum(x is not None for x in (features, array, features_prefix)) != 1:
+        raise ValueError("rearrange: give exactly one of features=, array= and features_prefix=")
+    lazy = frame.lazy()
+    schema = lazy.collect_schema()
+    options = dict(
+        shape=shape, levels=levels, seed=seed, skip_null_rows=skip_null_rows, placement=placement
+    )
+    if array is not None:
+        order = _order(lazy, pl.col(array), options)
+        result = lazy.with_columns(permute(array, order))
+    else:
+        if features is not None:
+            names = list(features)
+        else:
+            names = [
+                name
+                for name, dtype in schema.items()
+                if name.startswith(features_prefix) and dtype.is_numeric()
+            ]
+            if not names:
+                raise ValueError(
+                    f"rearrange: no numeric column starts with {features_prefix!r}"
+                )
+        order = _order(lazy, pl.struct(names), options)
+        # The column of feature g (selection order) receives feature order[g].
+        slot = {name: g for g, name in enumerate(names)}
+        result = lazy.select(
+            pl.col(names[order[slot[name]]]) if name in slot else pl.col(name)
+            for name in schema.names()
+        )
+    return (result.collect() if isinstance(frame, pl.DataFrame) else result), order
+
+
+def _order(lazy: pl.LazyFrame, features: pl.Expr, options: dict) -> list[int]:
+    result = lazy.select(feature_order(features, **options).alias("order")).collect()
+    order = result["order"][0]
+    if order is None:
+        raise ValueError("rearrange: the frame has no rows to order features by")
+    return [int(i) for i in order]

@@ -1,0 +1,270 @@
+//! The notebook functions `entangle.profile`, `arrange` and `apply`: the
+//! command line's jobs (`entangle::jobs`), run with the GIL released. Options
+//! cross as JSON with the command line's option names (snake case); the
+//! results come back as the command line's `--json` output.
+
+use std::path::PathBuf;
+
+use arrow::array::RecordBatchReader;
+use arrow::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
+use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyCapsule;
+use serde::Deserialize;
+
+use entangle::analysis::Report;
+use entangle::arrange::neighbours::{DEFAULT_NEIGHBOURS, Weighting};
+use entangle::arrange::seams::Placement;
+use entangle::error::Error;
+use entangle::io::read::{FeatureSelection, Source};
+use entangle::jobs::{self, ApplyOverrides, ArrangeJob, Measure, Quiet, Selection};
+use entangle::math::profile::{DEFAULT_MAX_SAMPLES, DEFAULT_THETA, ProfileOptions};
+use entangle::math::tree::parse_levels;
+
+/// A job's error as a Python exception: a missing file is
+/// `FileNotFoundError`, everything else (bad options, bad data, unreadable
+/// files) `ValueError`; both carry the command line's message, which names
+/// the column, option or file.
+fn to_py(e: Error) -> PyErr {
+    match &e {
+        Error::File { path, .. } if !path.exists() => PyFileNotFoundError::new_err(e.to_string()),
+        _ => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// One of `allowed`, or an error naming the option.
+fn choice<'a>(option: &str, value: Option<&str>, allowed: &[&'a str]) -> PyResult<&'a str> {
+    let value = value.unwrap_or(allowed[0]);
+    allowed
+        .iter()
+        .find(|a| **a == value)
+        .copied()
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "{option}: expected one of {}, got '{value}'",
+                allowed.join(", ")
+            ))
+        })
+}
+
+/// The keyword arguments of `profile` and `arrange`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobOptions {
+    #[serde(default)]
+    features: Option<Vec<String>>,
+    #[serde(default)]
+    features_prefix: Option<String>,
+    #[serde(default)]
+    array: Option<String>,
+    #[serde(default)]
+    shape: Option<Vec<usize>>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    skip_null_rows: bool,
+    #[serde(default)]
+    levels: Option<Vec<usize>>,
+    #[serde(default)]
+    max_samples: Option<usize>,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    theta: Option<f64>,
+    #[serde(default)]
+    standardize: Option<bool>,
+    #[serde(default)]
+    weights: Option<String>,
+    #[serde(default)]
+    neighbours: Option<usize>,
+    /// `arrange` only.
+    #[serde(default)]
+    report: Option<String>,
+    /// `arrange` only.
+    #[serde(default)]
+    placement: Option<String>,
+}
+
+impl JobOptions {
+    fn parse(json: &str, function: &str) -> PyResult<Self> {
+        serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("{function}: {e}")))
+    }
+
+    fn selection(&self) -> PyResult<Selection> {
+        let features = match (&self.features, &self.features_prefix, &self.array) {
+            (Some(f), None, None) => FeatureSelection::Columns(f.clone()),
+            (None, Some(p), None) => FeatureSelection::Prefix(p.clone()),
+            (None, None, Some(a)) => FeatureSelection::Array(a.clone()),
+            (None, None, None) => FeatureSelection::Prefix(String::new()),
+            _ => {
+                return Err(PyValueError::new_err(
+                    "give at most one of features=, features_prefix= and array=",
+                ));
+            }
+        };
+        Ok(Selection {
+            features,
+            label: self.label.clone(),
+            skip_null_rows: self.skip_null_rows,
+        })
+    }
+
+    fn measure(&self) -> PyResult<Measure> {
+        // Checked, sorted and deduplicated as `--levels` is.
+        let levels = match &self.levels {
+            None => None,
+            Some(list) => {
+                let text: Vec<String> = list.iter().map(usize::to_string).collect();
+                Some(parse_levels(&text.join(","), "levels").map_err(to_py)?)
+            }
+        };
+        let options = ProfileOptions {
+            theta: self.theta.unwrap_or(DEFAULT_THETA),
+            standardize: self.standardize.unwrap_or(true),
+            levels,
+            max_samples: self.max_samples.unwrap_or(DEFAULT_MAX_SAMPLES),
+            seed: self.seed.unwrap_or(0),
+            shape: self.shape.clone(),
+        };
+        options.validate().map_err(to_py)?;
+        if self.neighbours == Some(0) {
+            return Err(PyValueError::new_err("neighbours: must be at least 1"));
+        }
+        Ok(Measure {
+            options,
+            weighting: match choice(
+                "weights",
+                self.weights.as_deref(),
+                &["auto", "dense", "sparse"],
+            )? {
+                "dense" => Weighting::Dense,
+                "sparse" => Weighting::Sparse,
+                _ => Weighting::Auto,
+            },
+            neighbours: self.neighbours.unwrap_or(DEFAULT_NEIGHBOURS),
+        })
+    }
+}
+
+fn to_json(value: &impl serde::Serialize) -> PyResult<String> {
+    serde_json::to_string(value).map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// The profile of a Parquet/CSV file or directory, as `entangle profile
+/// --json` prints it.
+#[pyfunction]
+pub fn profile(py: Python<'_>, source: PathBuf, options: &str) -> PyResult<String> {
+    let options = JobOptions::parse(options, "profile")?;
+    let (selection, measure) = (options.selection()?, options.measure()?);
+    let profile = py
+        .detach(|| jobs::profile(&source, &selection, &measure, &Quiet))
+        .map_err(to_py)?;
+    to_json(&profile)
+}
+
+/// The profile of a frame (a polars `DataFrame`, a pyarrow `Table`, ...)
+/// handed over as an Arrow C stream capsule (`__arrow_c_stream__`): the
+/// batches share the frame's buffers.
+#[pyfunction]
+pub fn profile_stream(
+    py: Python<'_>,
+    stream: Bound<'_, PyCapsule>,
+    options: &str,
+) -> PyResult<String> {
+    let options = JobOptions::parse(options, "profile")?;
+    let (selection, measure) = (options.selection()?, options.measure()?);
+    let pointer = stream
+        .pointer_checked(Some(c"arrow_array_stream"))?
+        .cast::<FFI_ArrowArrayStream>();
+    // SAFETY: the capsule's name says it holds an ArrowArrayStream (the Arrow
+    // PyCapsule interface); `from_raw` moves it out and leaves a released
+    // stream for the capsule's destructor.
+    let stream = unsafe { FFI_ArrowArrayStream::from_raw(pointer.as_ptr()) };
+    let stream_error = |e: arrow::error::ArrowError| PyValueError::new_err(format!("frame: {e}"));
+    let reader = ArrowArrayStreamReader::try_new(stream).map_err(stream_error)?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(stream_error)?;
+    let source = Source::from_batches("frame", schema, batches);
+    let profile = py
+        .detach(|| {
+            let analysis = jobs::analyse_sources(&[source], &selection, &measure, &Quiet)?;
+            jobs::profile_of(&analysis, &measure.options, None, &Quiet)
+        })
+        .map_err(to_py)?;
+    to_json(&profile)
+}
+
+/// `entangle arrange source -o output [--order-out order_out] --json`.
+#[pyfunction]
+#[pyo3(signature = (source, output, order_out, options))]
+pub fn arrange(
+    py: Python<'_>,
+    source: PathBuf,
+    output: PathBuf,
+    order_out: Option<PathBuf>,
+    options: &str,
+) -> PyResult<String> {
+    let options = JobOptions::parse(options, "arrange")?;
+    let (selection, measure) = (options.selection()?, options.measure()?);
+    let report = choice(
+        "report",
+        options.report.as_deref(),
+        &["auto", "entanglement", "surrogate"],
+    )?;
+    let placement = match choice(
+        "placement",
+        options.placement.as_deref(),
+        &["seams", "tree"],
+    )? {
+        "tree" => Placement::Tree,
+        _ => Placement::Seams,
+    };
+    let arranged = py
+        .detach(|| {
+            let job = ArrangeJob::read(&source, &output, &selection, &measure, &Quiet)?;
+            let report = match report {
+                "entanglement" => Report::Entanglement,
+                "surrogate" => Report::Surrogate,
+                _ => Report::auto(job.features()),
+            };
+            job.run(report, placement, order_out.as_deref(), &Quiet)
+        })
+        .map_err(to_py)?;
+    to_json(&arranged.json())
+}
+
+/// The keyword arguments of `apply`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplyOptions {
+    #[serde(default)]
+    features: Option<Vec<String>>,
+    #[serde(default)]
+    array: Option<String>,
+    #[serde(default)]
+    shape: Option<Vec<usize>>,
+}
+
+/// `entangle apply source --order order -o output`: `{"rows", "features"}`.
+#[pyfunction]
+pub fn apply(
+    py: Python<'_>,
+    source: PathBuf,
+    order: PathBuf,
+    output: PathBuf,
+    options: &str,
+) -> PyResult<String> {
+    let options: ApplyOptions =
+        serde_json::from_str(options).map_err(|e| PyValueError::new_err(format!("apply: {e}")))?;
+    let overrides = ApplyOverrides {
+        features: options.features,
+        array: options.array,
+        shape: options.shape,
+    };
+    let applied = py
+        .detach(|| jobs::apply(&source, &order, &output, &overrides, &Quiet))
+        .map_err(to_py)?;
+    to_json(&serde_json::json!({"rows": applied.rows, "features": applied.features}))
+}

@@ -1,0 +1,527 @@
+//! The jobs that the command line and the Python package run on files:
+//! profile, arrange and apply. A job reads, computes and writes; the front
+//! ends parse options, show progress (through an [`Observer`]) and render
+//! the results, so both give the same numbers and write the same bytes.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::analysis::{Analysis, Report};
+use crate::arrange::neighbours::Weighting;
+use crate::arrange::seams::Placement;
+use crate::error::{Error, Result};
+use crate::io::atomic::{StagingDir, write_atomically};
+use crate::io::read::{
+    FeatureSelection, ResolvedFeatures, ScanOptions, Source, input_files, resolve_features,
+    scan_sources,
+};
+use crate::io::rewrite::{OrderFile, check_distinct, check_permutation, write_rearranged};
+use crate::math::profile::{Profile, ProfileOptions, SurrogateProfile};
+use crate::math::tree::{CanonicalTree, Grid};
+
+/// Where the features and the label are.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub features: FeatureSelection,
+    /// The label column (integer, boolean or string); `None`: unlabeled.
+    pub label: Option<String>,
+    /// Drop rows with a null feature value instead of failing.
+    pub skip_null_rows: bool,
+}
+
+/// What is measured, and how the surrogate weights are held.
+#[derive(Debug, Clone)]
+pub struct Measure {
+    pub options: ProfileOptions,
+    pub weighting: Weighting,
+    /// Strongest correlations kept per feature with sparse weights.
+    pub neighbours: usize,
+}
+
+/// The stages a job reports progress of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Rows read (total known for Parquet).
+    Reading,
+    /// Canonical partitions solved.
+    Partitions,
+    /// Rows written.
+    Writing,
+}
+
+impl Stage {
+    pub fn message(self) -> &'static str {
+        match self {
+            Stage::Reading => "reading",
+            Stage::Partitions => "partitions",
+            Stage::Writing => "writing",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Stage::Reading | Stage::Writing => "rows",
+            Stage::Partitions => "solved",
+        }
+    }
+}
+
+/// Told how a job advances: a progress bar, or nothing.
+pub trait Observer: Sync {
+    /// `stage` has done `done` of `total` (`None`: not known).
+    fn progress(&self, stage: Stage, done: u64, total: Option<u64>);
+    /// `stage` is over.
+    fn finished(&self, _stage: Stage) {}
+}
+
+/// An observer that shows nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn progress(&self, _stage: Stage, _done: u64, _total: Option<u64>) {}
+}
+
+/// Seconds spent per named phase, in the order they first ran.
+#[derive(Debug, Clone, Default)]
+pub struct Phases(pub Vec<(&'static str, f64)>);
+
+impl Phases {
+    pub fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        let seconds = start.elapsed().as_secs_f64();
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += seconds,
+            None => self.0.push((name, seconds)),
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(n, s)| format!("{n} {s:.2} s"))
+            .collect();
+        f.write_str(&parts.join(", "))
+    }
+}
+
+/// One pass over the input files, ready for profiles.
+pub fn analyse(
+    files: &[PathBuf],
+    selection: &Selection,
+    measure: &Measure,
+    observer: &dyn Observer,
+) -> Result<Analysis> {
+    let sources: Vec<Source> = files
+        .iter()
+        .map(|f| Source::open(f))
+        .collect::<Result<_>>()?;
+    analyse_sources(&sources, selection, measure, observer)
+}
+
+/// [`analyse`] of sources already open (files, or batches in memory).
+pub fn analyse_sources(
+    sources: &[Source],
+    selection: &Selection,
+    measure: &Measure,
+    observer: &dyn Observer,
+) -> Result<Analysis> {
+    let scan_options = ScanOptions {
+        selection: selection.features.clone(),
+        label: selection.label.clone(),
+        max_samples: measure.options.max_samples,
+        seed: measure.options.seed,
+        skip_null_rows: selection.skip_null_rows,
+        weighting: measure.weighting,
+    };
+    let scanned = scan_sources(sources, &scan_options, &|done, total| {
+        observer.progress(Stage::Reading, done, total)
+    })?;
+    observer.finished(Stage::Reading);
+    Ok(Analysis::new(
+        &scanned.summary,
+        selection.label.as_deref(),
+        scanned.warnings(),
+    )?
+    .with_neighbours(measure.neighbours))
+}
+
+/// The exact profile of the analysed features in `order` (`None`: input order).
+pub fn profile_of(
+    analysis: &Analysis,
+    options: &ProfileOptions,
+    order: Option<&[usize]>,
+    observer: &dyn Observer,
+) -> Result<Profile> {
+    let profile = analysis.profile(options, order, &|done, total| {
+        observer.progress(Stage::Partitions, done as u64, Some(total as u64))
+    })?;
+    observer.finished(Stage::Partitions);
+    Ok(profile)
+}
+
+/// The profile of a file or directory of files (`entangle profile`).
+pub fn profile(
+    input: &Path,
+    selection: &Selection,
+    measure: &Measure,
+    observer: &dyn Observer,
+) -> Result<Profile> {
+    let files = input_files(input)?;
+    let analysis = analyse(&files, selection, measure, observer)?;
+    profile_of(&analysis, &measure.options, None, observer)
+}
+
+/// What a rewrite reads and writes: (input file, output file) pairs. One
+/// file goes to OUTPUT; a directory or glob of files goes to OUTPUT/<file
+/// name> each (OUTPUT a directory, created when all files are written).
+pub struct RewriteTargets {
+    pub pairs: Vec<(PathBuf, PathBuf)>,
+    /// The output directory of several files.
+    pub directory: Option<PathBuf>,
+}
+
+impl RewriteTargets {
+    pub fn new(input: &Path, output: &Path) -> Result<Self> {
+        let files = input_files(input)?;
+        if let [one] = files.as_slice()
+            && one.as_path() == input
+        {
+            check_distinct(one, output)?;
+            return Ok(RewriteTargets {
+                pairs: vec![(one.clone(), output.to_path_buf())],
+                directory: None,
+            });
+        }
+        if output.is_file() {
+            return Err(Error::option(
+                "-o",
+                format!(
+                    "{} is a file, but {} holds several files: give a directory",
+                    output.display(),
+                    input.display()
+                ),
+            ));
+        }
+        let mut pairs: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+        for file in files {
+            let name = file.file_name().expect("a file has a name");
+            let target = output.join(name);
+            if pairs.iter().any(|(_, t)| *t == target) {
+                return Err(Error::file(
+                    &file,
+                    format!(
+                        "another input file is also named {}",
+                        name.to_string_lossy()
+                    ),
+                ));
+            }
+            check_distinct(&file, &target)?;
+            pairs.push((file, target));
+        }
+        Ok(RewriteTargets {
+            pairs,
+            directory: Some(output.to_path_buf()),
+        })
+    }
+
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        self.pairs.iter().map(|(input, _)| input.clone()).collect()
+    }
+
+    /// The features of the first input under `selection`.
+    fn features(
+        &self,
+        selection: &FeatureSelection,
+        label: Option<&str>,
+    ) -> Result<ResolvedFeatures> {
+        resolve_features(Source::open(&self.pairs[0].0)?.schema(), selection, label)
+    }
+
+    /// Rewrites every input file with `order` applied; returns the rows
+    /// written. Several files are written into a staging directory first and
+    /// appear in the output directory only when all of them succeeded.
+    pub fn rewrite(
+        &self,
+        selection: &FeatureSelection,
+        label: Option<&str>,
+        order: &[usize],
+        shape: Option<&[usize]>,
+        observer: &dyn Observer,
+    ) -> Result<u64> {
+        let staging = self
+            .directory
+            .as_deref()
+            .map(StagingDir::create)
+            .transpose()?;
+        let mut rows = 0;
+        for (input, output) in &self.pairs {
+            let written = match &staging {
+                Some(staging) => staging
+                    .path()
+                    .join(output.file_name().expect("a target has a name")),
+                None => output.clone(),
+            };
+            rows += rewrite_one(input, &written, selection, label, order, shape, observer)
+                .map_err(|e| match (&staging, e) {
+                    // Name the file among several, unless the error already does.
+                    (Some(_), e @ Error::File { .. }) | (None, e) => e,
+                    (Some(_), e) => Error::file(input, e),
+                })?;
+        }
+        if let Some(staging) = staging {
+            staging.commit()?;
+        }
+        Ok(rows)
+    }
+}
+
+fn rewrite_one(
+    input: &Path,
+    output: &Path,
+    selection: &FeatureSelection,
+    label: Option<&str>,
+    order: &[usize],
+    shape: Option<&[usize]>,
+    observer: &dyn Observer,
+) -> Result<u64> {
+    let source = Source::open(input)?;
+    let features = resolve_features(source.schema(), selection, label)?;
+    let rows = write_rearranged(&source, output, features, order, shape, &|done, total| {
+        observer.progress(Stage::Writing, done, total)
+    })?;
+    observer.finished(Stage::Writing);
+    Ok(rows)
+}
+
+/// What `arrange` reports before and after.
+pub enum ArrangeReport {
+    Entanglement {
+        before: Box<Profile>,
+        after: Box<Profile>,
+    },
+    Surrogate {
+        before: SurrogateProfile,
+        after: SurrogateProfile,
+    },
+}
+
+/// `arrange` with its input read: the front end can look at the features
+/// (to choose the report, to refuse options) before the long work.
+pub struct ArrangeJob {
+    targets: RewriteTargets,
+    selection: Selection,
+    measure: Measure,
+    features: ResolvedFeatures,
+    analysis: Analysis,
+    phases: Phases,
+}
+
+/// A finished `arrange`.
+pub struct Arranged {
+    pub order: Vec<usize>,
+    pub report: ArrangeReport,
+    /// Rows read (all of them; the surrogate's).
+    pub rows: u64,
+    pub shape: Vec<usize>,
+    pub levels: Vec<usize>,
+    /// The order file's content (written when asked).
+    pub order_file: OrderFile,
+    pub phases: Phases,
+    pub warnings: Vec<String>,
+}
+
+impl ArrangeJob {
+    /// Checks the targets and the selection, then reads the input.
+    pub fn read(
+        input: &Path,
+        output: &Path,
+        selection: &Selection,
+        measure: &Measure,
+        observer: &dyn Observer,
+    ) -> Result<Self> {
+        let targets = RewriteTargets::new(input, output)?;
+        // Resolved now: a bad selection fails before the long read.
+        let features = targets.features(&selection.features, selection.label.as_deref())?;
+        let mut phases = Phases::default();
+        let analysis = phases.time("read", || {
+            analyse(&targets.inputs(), selection, measure, observer)
+        })?;
+        Ok(ArrangeJob {
+            targets,
+            selection: selection.clone(),
+            measure: measure.clone(),
+            features,
+            analysis,
+            phases,
+        })
+    }
+
+    pub fn features(&self) -> usize {
+        self.analysis.features()
+    }
+
+    /// Finds the order, reports before and after, writes the output (and
+    /// the order file to `order_out`).
+    pub fn run(
+        mut self,
+        report: Report,
+        placement: Placement,
+        order_out: Option<&Path>,
+        observer: &dyn Observer,
+    ) -> Result<Arranged> {
+        let (analysis, options, phases) = (&self.analysis, &self.measure.options, &mut self.phases);
+        let tree = CanonicalTree::new(Grid::for_features(
+            analysis.features(),
+            options.shape.as_deref(),
+        )?);
+        let levels = options.levels_for(&tree)?;
+        let arrange = |phases: &mut Phases| {
+            let order = phases.time("arrange", || {
+                analysis.partition(&tree, &levels, options.seed)
+            });
+            phases.time("placement", || analysis.place(&tree, &order, placement))
+        };
+        let (order, report) = match report {
+            Report::Surrogate => {
+                let before = phases.time("surrogate", || {
+                    analysis.surrogate_profile(&tree, &levels, None)
+                });
+                let order = arrange(phases);
+                let after = phases.time("surrogate", || {
+                    analysis.surrogate_profile(&tree, &levels, Some(&order))
+                });
+                (order, ArrangeReport::Surrogate { before, after })
+            }
+            Report::Entanglement => {
+                let before =
+                    phases.time("profiles", || profile_of(analysis, options, None, observer))?;
+                let order = arrange(phases);
+                let after = phases.time("profiles", || {
+                    profile_of(analysis, options, Some(&order), observer)
+                })?;
+                let (before, after) = (Box::new(before), Box::new(after));
+                (order, ArrangeReport::Entanglement { before, after })
+            }
+        };
+        let shape = options.shape.as_deref();
+        phases.time("write", || {
+            self.targets.rewrite(
+                &self.selection.features,
+                self.selection.label.as_deref(),
+                &order,
+                shape,
+                observer,
+            )
+        })?;
+        let order_file = OrderFile::new(&order, &self.features, shape);
+        if let Some(path) = order_out {
+            let json =
+                serde_json::to_string(&order_file).map_err(|e| Error::Data(e.to_string()))?;
+            write_atomically(path, format!("{json}\n").as_bytes())?;
+        }
+        let warnings = match &report {
+            ArrangeReport::Entanglement { before, .. } => before.warnings.clone(),
+            ArrangeReport::Surrogate { .. } => analysis.warnings.clone(),
+        };
+        Ok(Arranged {
+            order,
+            report,
+            rows: analysis.rows,
+            shape: tree.grid().shape().to_vec(),
+            levels,
+            order_file,
+            phases: self.phases,
+            warnings,
+        })
+    }
+}
+
+impl Arranged {
+    /// `arrange --json`: `{"report", "order", "before", "after"}` (and, for
+    /// the surrogate report, the data's size).
+    pub fn json(&self) -> serde_json::Value {
+        match &self.report {
+            ArrangeReport::Entanglement { before, after } => serde_json::json!({
+                "report": "entanglement", "order": self.order, "before": before, "after": after,
+            }),
+            ArrangeReport::Surrogate { before, after } => serde_json::json!({
+                "report": "surrogate", "rows": self.rows, "features": self.order.len(),
+                "shape": self.shape, "levels": self.levels,
+                "order": self.order, "before": before, "after": after,
+            }),
+        }
+    }
+}
+
+/// Where `apply` finds the features, overriding the order file.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOverrides {
+    pub features: Option<Vec<String>>,
+    pub array: Option<String>,
+    pub shape: Option<Vec<usize>>,
+}
+
+/// What `apply` wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    pub rows: u64,
+    pub features: usize,
+}
+
+/// Reads an order file written by `arrange`.
+pub fn read_order_file(path: &Path) -> Result<OrderFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::file(path, e))?;
+    serde_json::from_str(&text).map_err(|e| {
+        Error::file(
+            path,
+            format!(
+                "not an order file (expected {{\"order\": [...], \"features\" or \"array\": ...}}): {e}"
+            ),
+        )
+    })
+}
+
+/// Puts `input` in the layout of a saved order (`entangle apply`).
+pub fn apply(
+    input: &Path,
+    order_path: &Path,
+    output: &Path,
+    overrides: &ApplyOverrides,
+    observer: &dyn Observer,
+) -> Result<Applied> {
+    let file = read_order_file(order_path)?;
+    let selection = match (
+        &overrides.features,
+        &overrides.array,
+        &file.features,
+        &file.array,
+    ) {
+        (Some(f), _, _, _) => FeatureSelection::Columns(f.clone()),
+        (_, Some(a), _, _) => FeatureSelection::Array(a.clone()),
+        (_, _, Some(f), _) => FeatureSelection::Columns(f.clone()),
+        (_, _, _, Some(a)) => FeatureSelection::Array(a.clone()),
+        _ => {
+            return Err(Error::file(
+                order_path,
+                "names neither \"features\" nor \"array\"; pass --features or --array",
+            ));
+        }
+    };
+    let targets = RewriteTargets::new(input, output)?;
+    let n = match targets.features(&selection, None)? {
+        ResolvedFeatures::Wide(cols) => cols.len(),
+        ResolvedFeatures::Array(..) => file.order.len(),
+    };
+    check_permutation(&file.order, n, "order file")?;
+    let shape = overrides.shape.clone().or(file.shape.clone());
+    if let Some(shape) = &shape {
+        Grid::for_features(n, Some(shape))?;
+    }
+    let rows = targets.rewrite(&selection, None, &file.order, shape.as_deref(), observer)?;
+    Ok(Applied { rows, features: n })
+}
