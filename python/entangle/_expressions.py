@@ -72,15 +72,7 @@ def entanglement(
     """The entanglement (mean over levels of the per-level mean entropy) of
     the rows: a ``Float64`` per frame or group. ``label`` (integer, boolean
     or string) gives the labeled measure; omit it for unlabeled data."""
-    options = given(
-        shape=shape,
-        levels=levels,
-        theta=theta,
-        max_samples=max_samples,
-        seed=seed,
-        standardize=standardize,
-        skip_null_rows=skip_null_rows,
-    )
+    options = given(locals(), "features", "label")
     return _reduction("entanglement", [_features(features), *_label(label)], options)
 
 
@@ -99,15 +91,7 @@ def entanglement_profile(
     """Every canonical partition's entanglement: a list of structs
     ``{level, chunk, size, entropy, geometric}`` per frame or group
     (``explode`` then ``unnest`` it for rows)."""
-    options = given(
-        shape=shape,
-        levels=levels,
-        theta=theta,
-        max_samples=max_samples,
-        seed=seed,
-        standardize=standardize,
-        skip_null_rows=skip_null_rows,
-    )
+    options = given(locals(), "features", "label")
     return _reduction("entanglement_profile", [_features(features), *_label(label)], options)
 
 
@@ -120,7 +104,7 @@ def surrogate_entanglement(
 ) -> pl.Expr:
     """The surrogate entanglement from all rows: the mean over levels of the
     mean |correlation| cut by the canonical partitions."""
-    options = given(shape=shape, levels=levels, skip_null_rows=skip_null_rows)
+    options = given(locals(), "features")
     return _reduction("surrogate_entanglement", [_features(features)], options)
 
 
@@ -136,9 +120,7 @@ def feature_order(
     """The feature order that lowers the entanglement, a ``List(Int32)``:
     element g is the input position of the feature placed at grid position g.
     ``placement`` is ``"seams"`` (default) or ``"tree"``."""
-    options = given(
-        shape=shape, levels=levels, seed=seed, skip_null_rows=skip_null_rows, placement=placement
-    )
+    options = given(locals(), "features")
     return _reduction("feature_order", [_features(features)], options)
 
 

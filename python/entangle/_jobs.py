@@ -37,21 +37,7 @@ def profile(
     ``entangle profile --json`` prints it: ``rows``, ``samples_used``,
     ``features``, ``shape``, ``levels`` (each partition's entropy and
     geometric value), ``mean_entropy``, ``surrogate`` (with ``seams``)."""
-    options = given(
-        features=None if features is None else list(features),
-        features_prefix=features_prefix,
-        array=array,
-        shape=shape,
-        label=label,
-        levels=levels,
-        max_samples=max_samples,
-        seed=seed,
-        theta=theta,
-        standardize=standardize,
-        skip_null_rows=skip_null_rows,
-        weights=weights,
-        neighbours=neighbours,
-    )
+    options = given(locals(), "source")
     if isinstance(source, (str, os.PathLike)):
         return json.loads(_native.profile(os.fspath(source), json.dumps(options)))
     if hasattr(source, "collect") and not hasattr(source, "__arrow_c_stream__"):
@@ -89,23 +75,7 @@ def arrange(
     ``output`` (written atomically), as ``entangle arrange --json`` does:
     returns ``{"report", "order", "before", "after"}``. ``order_out`` also
     writes the order file for :func:`apply`."""
-    options = given(
-        features=None if features is None else list(features),
-        features_prefix=features_prefix,
-        array=array,
-        shape=shape,
-        label=label,
-        levels=levels,
-        max_samples=max_samples,
-        seed=seed,
-        theta=theta,
-        standardize=standardize,
-        skip_null_rows=skip_null_rows,
-        weights=weights,
-        neighbours=neighbours,
-        report=report,
-        placement=placement,
-    )
+    options = given(locals(), "source", "output", "order_out")
     order_out = None if order_out is None else os.fspath(order_out)
     text = _native.arrange(os.fspath(source), os.fspath(output), order_out, json.dumps(options))
     return json.loads(text)
@@ -122,8 +92,6 @@ def apply(
 ) -> dict[str, int]:
     """Puts a file (a test split, new data) in the layout of a saved order
     file, as ``entangle apply`` does; returns ``{"rows", "features"}``."""
-    options = given(
-        features=None if features is None else list(features), array=array, shape=shape
-    )
+    options = given(locals(), "source", "order", "output")
     text = _native.apply(os.fspath(source), os.fspath(order), os.fspath(output), json.dumps(options))
     return json.loads(text)

@@ -37,10 +37,19 @@ def shape_list(shape: Shape) -> list[int] | None:
     return [int(side) for side in shape]
 
 
-def given(**options: Any) -> dict[str, Any]:
-    """The options that were given (not None), levels and shape as lists."""
+def given(arguments: dict[str, Any], *positional: str) -> dict[str, Any]:
+    """The keyword options of a call (its ``locals()`` before anything else
+    is bound, less the ``positional`` arguments) that were given (not None),
+    levels, shape and feature names as lists."""
+    options = {
+        key: value
+        for key, value in arguments.items()
+        if key not in positional and value is not None
+    }
     if "levels" in options:
         options["levels"] = levels_list(options["levels"])
     if "shape" in options:
         options["shape"] = shape_list(options["shape"])
-    return {key: value for key, value in options.items() if value is not None}
+    if "features" in options:
+        options["features"] = list(options["features"])
+    return options
