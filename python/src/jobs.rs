@@ -15,11 +15,10 @@ use serde::Deserialize;
 use entangle::analysis::Report;
 use entangle::arrange::neighbours::{DEFAULT_NEIGHBOURS, Weighting};
 use entangle::arrange::seams::Placement;
+use entangle::engines::options::{EntangleOptions, FunctionOptions, OptionKeys};
 use entangle::error::Error;
 use entangle::io::read::{FeatureSelection, Source};
 use entangle::jobs::{self, ApplyOverrides, ArrangeJob, Measure, Quiet, Selection};
-use entangle::math::profile::{DEFAULT_MAX_SAMPLES, DEFAULT_THETA, ProfileOptions};
-use entangle::math::tree::parse_levels;
 
 /// A job's error as a Python exception: a missing file is
 /// `FileNotFoundError`, everything else (bad options, bad data, unreadable
@@ -109,24 +108,21 @@ impl JobOptions {
         })
     }
 
-    fn measure(&self) -> PyResult<Measure> {
-        // Checked, sorted and deduplicated as `--levels` is.
-        let levels = match &self.levels {
-            None => None,
-            Some(list) => {
-                let text: Vec<String> = list.iter().map(usize::to_string).collect();
-                Some(parse_levels(&text.join(","), "levels").map_err(to_py)?)
-            }
-        };
-        let options = ProfileOptions {
-            theta: self.theta.unwrap_or(DEFAULT_THETA),
-            standardize: self.standardize.unwrap_or(true),
-            levels,
-            max_samples: self.max_samples.unwrap_or(DEFAULT_MAX_SAMPLES),
-            seed: self.seed.unwrap_or(0),
+    /// The measure, checked (levels sorted and deduplicated, defaults
+    /// filled in) by the same rule as the SQL and polars functions' options.
+    fn measure(&self, function: &str) -> PyResult<Measure> {
+        let fields = EntangleOptions {
             shape: self.shape.clone(),
+            levels: self.levels.clone(),
+            theta: self.theta,
+            max_samples: self.max_samples,
+            seed: self.seed,
+            standardize: self.standardize,
+            ..EntangleOptions::default()
         };
-        options.validate().map_err(to_py)?;
+        let options = FunctionOptions::resolve(&fields, function, OptionKeys::Profile)
+            .map_err(to_py)?
+            .profile;
         if self.neighbours == Some(0) {
             return Err(PyValueError::new_err("neighbours: must be at least 1"));
         }
@@ -155,7 +151,7 @@ fn to_json(value: &impl serde::Serialize) -> PyResult<String> {
 #[pyfunction]
 pub fn profile(py: Python<'_>, source: PathBuf, options: &str) -> PyResult<String> {
     let options = JobOptions::parse(options, "profile")?;
-    let (selection, measure) = (options.selection()?, options.measure()?);
+    let (selection, measure) = (options.selection()?, options.measure("profile")?);
     let profile = py
         .detach(|| jobs::profile(&source, &selection, &measure, &Quiet))
         .map_err(to_py)?;
@@ -172,7 +168,7 @@ pub fn profile_stream(
     options: &str,
 ) -> PyResult<String> {
     let options = JobOptions::parse(options, "profile")?;
-    let (selection, measure) = (options.selection()?, options.measure()?);
+    let (selection, measure) = (options.selection()?, options.measure("profile")?);
     let pointer = stream
         .pointer_checked(Some(c"arrow_array_stream"))?
         .cast::<FFI_ArrowArrayStream>();
@@ -207,7 +203,7 @@ pub fn arrange(
     options: &str,
 ) -> PyResult<String> {
     let options = JobOptions::parse(options, "arrange")?;
-    let (selection, measure) = (options.selection()?, options.measure()?);
+    let (selection, measure) = (options.selection()?, options.measure("arrange")?);
     let report = choice(
         "report",
         options.report.as_deref(),
