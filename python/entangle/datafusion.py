@@ -16,6 +16,9 @@ here, because a mismatch would crash the process.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 from entangle import _native
 
 try:
@@ -36,10 +39,39 @@ if _version.split(".")[0] != str(_native.DATAFUSION_MAJOR):
 
 __all__ = ["register"]
 
+# `rearrange` runs queries while its caller's query is being planned, on
+# datafusion-python's runtime; blocking on that runtime from inside it is
+# refused, so they run on a thread of their own.
+_planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="entangle-rearrange")
+
 
 def register(ctx: _datafusion.SessionContext) -> None:
     """Registers every entangle SQL function in ``ctx``."""
     for name in _native.AggregateFunction.names:
         ctx.register_udaf(_datafusion.udaf(_native.AggregateFunction(name)))
     ctx.register_udf(_datafusion.udf(_native.PermuteFunction()))
-    ctx.register_udtf(_datafusion.udtf(_native.RearrangeFunction(), "rearrange"))
+    ctx.register_udtf(_datafusion.udtf(_rearrange, "rearrange", with_session=True))
+
+
+def _rearrange(*arguments: _datafusion.Expr, session: _datafusion.SessionContext) -> Any:
+    """``rearrange(source [, options])``: the source with its features
+    rearranged, as a view of the calling session."""
+    call = _native.RearrangeCall([argument.to_bytes() for argument in arguments])
+    return _planner.submit(_rearranged_view, call, session).result()
+
+
+def _rearranged_view(call: _native.RearrangeCall, session: _datafusion.SessionContext) -> Any:
+    source = call.source
+    kind = call.source_kind(session.table_exist(source))
+    if kind == "table":
+        frame = session.table(source)
+    elif kind == "csv":
+        frame = session.read_csv(source)
+    else:
+        frame = session.read_parquet(source)
+    plan = call.plan(frame.schema())
+    order_expr = _datafusion.Expr.from_bytes(plan.order_expr(), session)
+    rows = frame.aggregate([], [order_expr]).to_pylist()
+    order = rows[0]["order"] if rows else None
+    select = [_datafusion.Expr.from_bytes(expr, session) for expr in plan.select(order)]
+    return frame.select(*select).into_view(False)

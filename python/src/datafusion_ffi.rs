@@ -1,24 +1,28 @@
-//! The SQL functions for datafusion-python, through the DataFusion FFI: each
-//! object hands datafusion-python a PyCapsule holding the FFI form of one
-//! function (`__datafusion_aggregate_udf__`, `__datafusion_scalar_udf__`,
-//! `__datafusion_table_function__`), which `datafusion.udaf`, `udf` and `udtf`
-//! accept. `entangle.datafusion.register(ctx)` registers them all.
+//! The SQL functions for datafusion-python. The aggregates and `permute`
+//! cross the DataFusion FFI: each object hands datafusion-python a PyCapsule
+//! holding the FFI form of one function (`__datafusion_aggregate_udf__`,
+//! `__datafusion_scalar_udf__`), which `datafusion.udaf` and `udf` accept.
+//! The table function `rearrange` is planned here ([`RearrangeCall`]) and run
+//! by `entangle.datafusion` on the calling session.
+//! `entangle.datafusion.register(ctx)` registers them all.
 
-use std::ptr::NonNull;
 use std::sync::Arc;
 
-use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
-use datafusion_ffi::proto::logical_extension_codec::FFI_LogicalExtensionCodec;
+use arrow::datatypes::Schema;
+use arrow::ffi::FFI_ArrowSchema;
+use datafusion::common::DataFusionError;
+use datafusion::logical_expr::{AggregateUDF, Expr, ScalarUDF};
 use datafusion_ffi::udaf::FFI_AggregateUDF;
 use datafusion_ffi::udf::FFI_ScalarUDF;
-use datafusion_ffi::udtf::FFI_TableFunction;
+use datafusion_proto::bytes::Serializeable;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyCapsule;
+use pyo3::types::{PyBytes, PyCapsule};
 
+use entangle::engines::options::FunctionOptions;
 use entangle::engines::sql::{
-    Rearrange, entanglement_profile_udaf, entanglement_udaf, feature_order_udaf, permute_udf,
-    surrogate_entanglement_udaf,
+    RearrangePlan, SourceKind, entanglement_profile_udaf, entanglement_udaf, feature_order_udaf,
+    permute_udf, rearrange_arguments, surrogate_entanglement_udaf,
 };
 
 /// The names of the aggregate functions, for `register`.
@@ -94,48 +98,106 @@ impl PermuteFunction {
     }
 }
 
-/// `rearrange(source [, options])`, for `datafusion.udtf(..., "rearrange")`.
+/// One call of `rearrange(source [, options])` in datafusion-python.
+///
+/// The table function is registered as a Python function with the calling
+/// session (`entangle.datafusion`): it runs the order query and the
+/// projection of [`RearrangePlan`] on that session, so registered tables work
+/// and the rows stream on datafusion-python's own runtime. (Exported through
+/// the FFI instead, it crashed the process on a second session: the caller's
+/// side of datafusion-ffi 55's table function reads the function's private
+/// data directly, sound only when both libraries are built alike.) Expressions cross as DataFusion protobuf
+/// bytes (`Expr.to_bytes` / `Expr.from_bytes`).
 #[pyclass(module = "entangle._native", frozen)]
-pub struct RearrangeFunction;
+pub struct RearrangeCall {
+    source: String,
+    options: FunctionOptions,
+}
 
 #[pymethods]
-impl RearrangeFunction {
+impl RearrangeCall {
+    /// `arguments`: the call's argument expressions, serialized.
     #[new]
-    fn new() -> Self {
-        Self
+    fn new(arguments: Vec<Vec<u8>>) -> PyResult<Self> {
+        let exprs = arguments
+            .iter()
+            .map(|bytes| Expr::from_bytes(bytes))
+            .collect::<datafusion::common::Result<Vec<_>>>()
+            .map_err(to_value_error)?;
+        let (source, options) = rearrange_arguments(&exprs).map_err(to_value_error)?;
+        Ok(Self { source, options })
     }
 
-    /// datafusion-python passes its session, whose logical extension codec
-    /// decodes the call's arguments.
-    fn __datafusion_table_function__<'py>(
-        &self,
-        py: Python<'py>,
-        session: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyCapsule>> {
-        let codec = logical_codec(&session)?;
-        let ffi = FFI_TableFunction::new_with_ffi_codec(Arc::new(Rearrange), None, codec);
-        PyCapsule::new_with_value(py, ffi, c"datafusion_table_function")
+    /// The source: a table name or a file or directory path.
+    #[getter]
+    fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// `"table"`, `"csv"` or `"parquet"`; `registered`: whether the session
+    /// has a table named like the source.
+    fn source_kind(&self, registered: bool) -> PyResult<&'static str> {
+        Ok(
+            match SourceKind::of(&self.source, registered).map_err(to_value_error)? {
+                SourceKind::Table => "table",
+                SourceKind::Csv => "csv",
+                SourceKind::Parquet => "parquet",
+            },
+        )
+    }
+
+    /// The plan for a source of this schema (a pyarrow `Schema`, or anything
+    /// with `__arrow_c_schema__`).
+    fn plan(&self, schema: &Bound<'_, PyAny>) -> PyResult<Plan> {
+        let capsule = schema.call_method0("__arrow_c_schema__")?;
+        let capsule = capsule.cast::<PyCapsule>()?;
+        let pointer = capsule
+            .pointer_checked(Some(c"arrow_schema"))?
+            .cast::<FFI_ArrowSchema>();
+        // SAFETY: the capsule's name says it holds an ArrowSchema (the Arrow
+        // PyCapsule interface); it is only read, and the capsule outlives this.
+        let schema = Schema::try_from(unsafe { pointer.as_ref() })
+            .map_err(|e| PyValueError::new_err(format!("rearrange: the source's schema: {e}")))?;
+        let plan =
+            RearrangePlan::new(&self.source, &schema, &self.options).map_err(to_value_error)?;
+        Ok(Plan(plan))
     }
 }
 
-/// The session's FFI logical extension codec, from its
-/// `__datafusion_logical_extension_codec__` capsule.
-fn logical_codec(session: &Bound<'_, PyAny>) -> PyResult<FFI_LogicalExtensionCodec> {
-    const ATTRIBUTE: &str = "__datafusion_logical_extension_codec__";
-    let capsule = if session.hasattr(ATTRIBUTE)? {
-        session.getattr(ATTRIBUTE)?.call0()?
-    } else {
-        session.clone()
-    };
-    let capsule = capsule.cast::<PyCapsule>().map_err(|_| {
-        PyValueError::new_err(
-            "rearrange: the session has no DataFusion logical extension codec (datafusion-python 55 passes one)",
-        )
-    })?;
-    let data: NonNull<FFI_LogicalExtensionCodec> = capsule
-        .pointer_checked(Some(c"datafusion_logical_extension_codec"))?
-        .cast();
-    // SAFETY: the capsule's name guarantees its content's type; the codec is
-    // cloned (reference-counted on its owner's side) before the capsule can go.
-    Ok(unsafe { data.as_ref() }.clone())
+/// [`RearrangePlan`] for Python: its expressions as protobuf bytes.
+#[pyclass(module = "entangle._native", frozen)]
+pub struct Plan(RearrangePlan);
+
+#[pymethods]
+impl Plan {
+    /// The aggregate whose one value is the order.
+    fn order_expr<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        expr_bytes(py, &self.0.order_expr())
+    }
+
+    /// The projection applying `order` (`None`: the source had no rows).
+    fn select<'py>(
+        &self,
+        py: Python<'py>,
+        order: Option<Vec<usize>>,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let select = self.0.select(order.as_deref()).map_err(to_value_error)?;
+        select.iter().map(|e| expr_bytes(py, e)).collect()
+    }
+}
+
+fn expr_bytes<'py>(py: Python<'py>, expr: &Expr) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes = expr.to_bytes().map_err(to_value_error)?;
+    Ok(PyBytes::new(py, &bytes))
+}
+
+fn to_value_error(error: DataFusionError) -> PyErr {
+    // DataFusion's own prefix ("Error during planning: ") says nothing to a
+    // Python user; the message names the function and the argument.
+    PyValueError::new_err(
+        error
+            .strip_backtrace()
+            .trim_start_matches("Error during planning: ")
+            .to_string(),
+    )
 }

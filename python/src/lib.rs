@@ -24,6 +24,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jobs::apply, m)?)?;
     m.add_class::<datafusion_ffi::AggregateFunction>()?;
     m.add_class::<datafusion_ffi::PermuteFunction>()?;
-    m.add_class::<datafusion_ffi::RearrangeFunction>()?;
+    m.add_class::<datafusion_ffi::RearrangeCall>()?;
+    m.add_class::<datafusion_ffi::Plan>()?;
     Ok(())
 }

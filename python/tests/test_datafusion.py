@@ -88,11 +88,33 @@ def test_rearrange_of_a_file_equals_cli_arrange(cli, samples, ctx, tmp_path):
     assert table.to_pylist() == expected.to_pylist()
 
 
-def test_rearrange_of_a_registered_table_is_a_clear_error(ctx):
-    # Its rows stream on datafusion-python's runtime, which the order
-    # computation (at planning time, in entangle's library) cannot enter.
-    with pytest.raises(Exception, match="'shuffled' is a table of the calling session"):
-        ctx.sql("SELECT * FROM rearrange('shuffled', 'array=pixels, shape=16x16')").collect()
+def test_rearrange_of_a_registered_table_in_fresh_sessions(cli, samples, tmp_path):
+    out = tmp_path / "arranged.parquet"
+    cli("arrange", samples / "images_2d_shuffled.parquet", "-o", out, *IMAGES)
+    expected = pq.read_table(out)
+    query = "SELECT * FROM rearrange('shuffled', 'array=pixels, shape=16x16, label=bright_blob')"
+    # One session after another: each registers the functions anew.
+    for _ in range(3):
+        ctx = datafusion.SessionContext()
+        entangle.datafusion.register(ctx)
+        ctx.register_parquet("shuffled", str(samples / "images_2d_shuffled.parquet"))
+        table = ctx.sql(query).to_arrow_table()
+        assert table.column_names == expected.column_names
+        assert table.to_pylist() == expected.to_pylist()
+
+
+def test_rearrange_errors_name_the_argument(ctx, tmp_path):
+    with pytest.raises(Exception, match="'nowhere' is neither a registered table nor an existing file"):
+        ctx.sql("SELECT * FROM rearrange('nowhere')").collect()
+    with pytest.raises(Exception, match=r"argument 1 \(source\) must be a string"):
+        ctx.sql("SELECT * FROM rearrange(1)").collect()
+    with pytest.raises(Exception, match="expected 1 or 2 arguments"):
+        ctx.sql("SELECT * FROM rearrange('images', 'shape=16x16', 'x')").collect()
+    with pytest.raises(Exception, match="rearrange: column 'nothing': not found"):
+        ctx.sql("SELECT * FROM rearrange('images', 'array=nothing')").collect()
+    ctx.sql("CREATE TABLE empty AS SELECT * FROM images WHERE bright_blob > 99").collect()
+    with pytest.raises(Exception, match="'empty' has no rows to arrange"):
+        ctx.sql("SELECT * FROM rearrange('empty', 'array=pixels, shape=16x16')").collect()
 
 
 def test_errors_name_the_column(ctx):

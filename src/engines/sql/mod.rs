@@ -32,7 +32,7 @@ pub use entanglement::entanglement_udaf;
 pub use entanglement_profile::entanglement_profile_udaf;
 pub use feature_order::feature_order_udaf;
 pub use permute::permute_udf;
-pub use rearrange::Rearrange;
+pub use rearrange::{Rearrange, RearrangePlan, SourceKind, arguments as rearrange_arguments};
 pub use surrogate_entanglement::surrogate_entanglement_udaf;
 
 /// Where the functions appear in generated documentation.

@@ -10,11 +10,10 @@
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{Array, AsArray, Int32Array};
-use arrow::datatypes::Int32Type;
-use datafusion::catalog::{Session, TableFunctionArgs, TableFunctionImpl, TableProvider};
+use arrow::datatypes::{Int32Type, Schema};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::execution::context::{SessionContext, SessionState};
-use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::functions::core::expr_fn::named_struct;
 use datafusion::logical_expr::{Documentation, Expr, col, lit};
 use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
@@ -51,46 +50,148 @@ fn string_argument(expr: &Expr, position: usize, what: &str) -> Result<String> {
     }
 }
 
+/// The table function's arguments: the source and its options.
+pub fn arguments(exprs: &[Expr]) -> Result<(String, FunctionOptions)> {
+    if exprs.is_empty() || exprs.len() > 2 {
+        return Err(plan_error(format!(
+            "expected 1 or 2 arguments (rearrange(source [, options])), got {}",
+            exprs.len()
+        )));
+    }
+    let source = string_argument(&exprs[0], 1, "source")?;
+    let options = match exprs.get(1) {
+        Some(e) => {
+            FunctionOptions::parse(&string_argument(e, 2, "options")?, NAME, OptionKeys::Table)
+                .map_err(|e| DataFusionError::Plan(e.to_string()))?
+        }
+        None => FunctionOptions::default(),
+    };
+    Ok((source, options))
+}
+
+/// What a source names: a table of the session, or a file or directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Table,
+    Csv,
+    Parquet,
+}
+
+impl SourceKind {
+    /// `registered`: whether the session has a table of that name (it wins
+    /// over a file of the same name).
+    pub fn of(source: &str, registered: bool) -> Result<Self> {
+        if registered {
+            return Ok(Self::Table);
+        }
+        let path = std::path::Path::new(source);
+        if !path.exists() {
+            return Err(plan_error(format!(
+                "argument 1 (source): '{source}' is neither a registered table nor an existing file"
+            )));
+        }
+        let is_csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        Ok(if is_csv { Self::Csv } else { Self::Parquet })
+    }
+}
+
+/// The two queries that rearrange a source with a given schema: the order
+/// (one `feature_order` aggregate over every row), then the projection that
+/// applies it. Shared by the table function here and by datafusion-python's
+/// `rearrange` (which runs them on its own session).
+#[derive(Debug)]
+pub struct RearrangePlan {
+    source: String,
+    columns: Vec<String>,
+    features: ResolvedFeatures,
+    order_options: String,
+}
+
+impl RearrangePlan {
+    pub fn new(source: &str, schema: &Schema, options: &FunctionOptions) -> Result<Self> {
+        let selection = options
+            .selection
+            .clone()
+            .unwrap_or(FeatureSelection::Prefix(String::new()));
+        let features =
+            resolve_features(schema, &selection, options.label.as_deref()).map_err(plan_error)?;
+        Ok(Self {
+            source: source.to_string(),
+            columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            features,
+            order_options: order_options(options),
+        })
+    }
+
+    /// The aggregate expression whose one value is the order.
+    pub fn order_expr(&self) -> Expr {
+        let features = match &self.features {
+            ResolvedFeatures::Array(_, name) => col(quoted(name)),
+            // A struct shares the columns' buffers (make_array would copy
+            // them) and keeps their names for errors.
+            ResolvedFeatures::Wide(cols) => named_struct(
+                cols.iter()
+                    .flat_map(|(_, name)| [lit(name.as_str()), col(quoted(name))])
+                    .collect(),
+            ),
+        };
+        feature_order_udaf()
+            .call(vec![features, lit(self.order_options.as_str())])
+            .alias("order")
+    }
+
+    /// The projection applying `order` (the value of [`Self::order_expr`];
+    /// `None` when the source had no rows): every column in its place, the
+    /// features rearranged.
+    pub fn select(&self, order: Option<&[usize]>) -> Result<Vec<Expr>> {
+        let source = &self.source;
+        let order =
+            order.ok_or_else(|| plan_error(format!("'{source}' has no rows to arrange")))?;
+        let mut select: Vec<Expr> = self.columns.iter().map(|n| col(quoted(n))).collect();
+        match &self.features {
+            ResolvedFeatures::Array(i, name) => {
+                let order = Int32Array::from_iter_values(order.iter().map(|&g| g as i32));
+                let order = ScalarValue::List(Arc::new(single_list(Arc::new(order))));
+                select[*i] = permute_udf()
+                    .call(vec![col(quoted(name)), lit(order)])
+                    .alias(name);
+            }
+            ResolvedFeatures::Wide(cols) => {
+                if order.len() != cols.len() || order.iter().any(|&g| g >= cols.len()) {
+                    return Err(plan_error(format!(
+                        "an order of {} features for {} feature columns",
+                        order.len(),
+                        cols.len()
+                    )));
+                }
+                // Slot g (the g-th feature column's place) takes feature order[g].
+                for (g, &(slot, _)) in cols.iter().enumerate() {
+                    select[slot] = col(quoted(&cols[order[g]].1));
+                }
+            }
+        }
+        Ok(select)
+    }
+}
+
 impl TableFunctionImpl for Rearrange {
     fn call(&self, _exprs: &[Expr]) -> Result<Arc<dyn TableProvider>> {
         Err(plan_error("needs the session; call it through SQL"))
     }
 
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let exprs = args.exprs();
-        if exprs.is_empty() || exprs.len() > 2 {
-            return Err(plan_error(format!(
-                "expected 1 or 2 arguments (rearrange(source [, options])), got {}",
-                exprs.len()
-            )));
-        }
-        let source = string_argument(&exprs[0], 1, "source")?;
-        let options = match exprs.get(1) {
-            Some(e) => {
-                FunctionOptions::parse(&string_argument(e, 2, "options")?, NAME, OptionKeys::Table)
-                    .map_err(|e| DataFusionError::Plan(e.to_string()))?
-            }
-            None => FunctionOptions::default(),
+        let (source, options) = arguments(args.exprs())?;
+        let Some(state) = args.session().as_any().downcast_ref::<SessionState>() else {
+            // datafusion-python registers its own `rearrange` (entangle's
+            // Python package), which runs the plan on its session.
+            return Err(plan_error(
+                "called from another library's session; register entangle's functions with \
+                 its own binding (entangle.datafusion.register for datafusion-python)",
+            ));
         };
-        let foreign = args
-            .session()
-            .as_any()
-            .downcast_ref::<SessionState>()
-            .is_none();
-        let state = session_state(args.session())?;
-        let registered = SessionContext::new_with_state(state.clone())
-            .table_exist(source.as_str())
-            .unwrap_or(false);
-        if foreign && registered {
-            // A table of another library's session (datafusion-python
-            // through the FFI) streams on that library's runtime, which this
-            // library cannot enter to compute the order while planning.
-            return Err(plan_error(format!(
-                "'{source}' is a table of the calling session; through the DataFusion FFI \
-                 (datafusion-python) give a file or directory path, or use feature_order and \
-                 permute on the table"
-            )));
-        }
+        let state = state.clone();
         // Planning is synchronous here; the order needs a query. Run it on
         // its own runtime so this works inside any caller's runtime.
         std::thread::scope(|scope| {
@@ -106,45 +207,15 @@ impl TableFunctionImpl for Rearrange {
     }
 }
 
-/// A session state over `session`'s catalogs: the session itself, or, for a
-/// session of another library (datafusion-python through the DataFusion
-/// FFI), a state that shares its catalogs, configuration and runtime.
-fn session_state(session: &dyn Session) -> Result<SessionState> {
-    if let Some(state) = session.as_any().downcast_ref::<SessionState>() {
-        return Ok(state.clone());
-    }
-    // No default catalog: it would replace the caller's in its catalog list.
-    let config = session
-        .config()
-        .clone()
-        .with_create_default_catalog_and_schema(false);
-    Ok(SessionStateBuilder::new()
-        .with_config(config)
-        .with_runtime_env(session.runtime_env().clone())
-        .with_catalog_list(session.catalog_list())
-        .with_default_features()
-        .build())
-}
-
 /// The source as a DataFrame: a registered table, else a file or directory.
 async fn source_frame(ctx: &SessionContext, source: &str) -> Result<DataFrame> {
-    if ctx.table_exist(source).unwrap_or(false) {
-        return ctx.table(source).await;
-    }
-    let path = std::path::Path::new(source);
-    if !path.exists() {
-        return Err(plan_error(format!(
-            "argument 1 (source): '{source}' is neither a registered table nor an existing file"
-        )));
-    }
-    let is_csv = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if is_csv {
-        ctx.read_csv(source, CsvReadOptions::new()).await
-    } else {
-        ctx.read_parquet(source, ParquetReadOptions::default())
-            .await
+    match SourceKind::of(source, ctx.table_exist(source).unwrap_or(false))? {
+        SourceKind::Table => ctx.table(source).await,
+        SourceKind::Csv => ctx.read_csv(source, CsvReadOptions::new()).await,
+        SourceKind::Parquet => {
+            ctx.read_parquet(source, ParquetReadOptions::default())
+                .await
+        }
     }
 }
 
@@ -155,66 +226,21 @@ async fn rearranged_view(
 ) -> Result<Arc<dyn TableProvider>> {
     let ctx = SessionContext::new_with_state(state);
     let frame = source_frame(&ctx, source).await?;
-    let schema = frame.schema().as_arrow().clone();
-    let selection = options
-        .selection
-        .clone()
-        .unwrap_or(FeatureSelection::Prefix(String::new()));
-    let features =
-        resolve_features(&schema, &selection, options.label.as_deref()).map_err(plan_error)?;
-    let features_expr = match &features {
-        ResolvedFeatures::Array(_, name) => col(quoted(name)),
-        // A struct shares the columns' buffers (make_array would copy them)
-        // and keeps their names for errors.
-        ResolvedFeatures::Wide(cols) => named_struct(
-            cols.iter()
-                .flat_map(|(_, name)| [lit(name.as_str()), col(quoted(name))])
-                .collect(),
-        ),
-    };
-    let order_options = order_options(options);
+    let plan = RearrangePlan::new(source, frame.schema().as_arrow(), options)?;
     let batches = frame
         .clone()
-        .aggregate(
-            vec![],
-            vec![
-                feature_order_udaf()
-                    .call(vec![features_expr, lit(order_options)])
-                    .alias("order"),
-            ],
-        )?
+        .aggregate(vec![], vec![plan.order_expr()])?
         .collect()
         .await?;
-    let order = batches
+    let order: Option<Vec<usize>> = batches
         .first()
         .filter(|b| b.num_rows() == 1 && b.column(0).is_valid(0))
-        .map(|b| b.column(0).as_list::<i32>().value(0))
-        .ok_or_else(|| plan_error(format!("'{source}' has no rows to arrange")))?;
-    let order: Vec<usize> = order
-        .as_primitive::<Int32Type>()
-        .values()
-        .iter()
-        .map(|&i| i as usize)
-        .collect();
-
-    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    let mut select: Vec<Expr> = names.iter().map(|n| col(quoted(n))).collect();
-    match &features {
-        ResolvedFeatures::Array(i, name) => {
-            let order = Int32Array::from_iter_values(order.iter().map(|&g| g as i32));
-            let order = ScalarValue::List(Arc::new(single_list(Arc::new(order))));
-            select[*i] = permute_udf()
-                .call(vec![col(quoted(name)), lit(order)])
-                .alias(name);
-        }
-        ResolvedFeatures::Wide(cols) => {
-            // Slot g (the g-th feature column's place) takes feature order[g].
-            for (g, &(slot, _)) in cols.iter().enumerate() {
-                select[slot] = col(quoted(&cols[order[g]].1));
-            }
-        }
-    }
-    Ok(frame.select(select)?.into_view())
+        .map(|b| {
+            let order = b.column(0).as_list::<i32>().value(0);
+            let order = order.as_primitive::<Int32Type>().values();
+            order.iter().map(|&i| i as usize).collect()
+        });
+    Ok(frame.select(plan.select(order.as_deref())?)?.into_view())
 }
 
 /// A column name as an identifier that keeps its case and punctuation.
