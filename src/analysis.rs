@@ -14,6 +14,7 @@ use crate::arrange::neighbours::{
     Standardized, rounded, strongest_neighbours,
 };
 use crate::arrange::seams::{Placement, place_for_seams};
+use crate::arrange::shrink::{Shrink, shrunk};
 use crate::arrange::sparse::{DENSE_BELOW, arrange_sparse};
 use crate::error::{Error, Result};
 use crate::io::summary::RowSummary;
@@ -123,24 +124,63 @@ impl Analysis {
         self
     }
 
-    /// The arrangement (`order[g]` = input feature at grid position g): the
+    /// The arrangement (`order[g]` = input feature at grid position g) and
+    /// the τ its weights were shrunk by: for each τ of `shrink`, the
     /// partition of the features among the tree nodes, then every node's
-    /// children placed as `placement` says.
+    /// children placed as `placement` says; of several, the order with the
+    /// highest seam score (ties, to 1e-9: the first). `phases` times the partitioner
+    /// as "arrange" and the rest as "placement".
     pub fn arrange(
         &self,
         tree: &CanonicalTree,
         levels: &[usize],
         seed: u64,
         placement: Placement,
-    ) -> Vec<usize> {
-        self.place(tree, &self.partition(tree, levels, seed), placement)
+        shrink: Shrink,
+        phases: &mut Phases,
+    ) -> (Vec<usize>, f64) {
+        let candidates = shrink.candidates();
+        let mut best: Option<(f64, f64, Vec<usize>)> = None;
+        for &tau in &candidates {
+            let order = phases.time("arrange", || self.partition(tree, levels, seed, tau));
+            let order = phases.time("placement", || self.place(tree, &order, placement));
+            if candidates.len() == 1 {
+                return (order, tau);
+            }
+            let seams = phases.time("placement", || {
+                self.surrogate(Some(&order)).seams(tree.grid())
+            });
+            // Orders differing only by a symmetry sum their seams in another
+            // order; a real gain is above that round-off.
+            if best
+                .as_ref()
+                .is_none_or(|(most, _, _)| seams > most + 1e-9 * most.abs().max(1.0))
+            {
+                best = Some((seams, tau, order));
+            }
+        }
+        let (_, tau, order) = best.expect("at least one candidate");
+        (order, tau)
     }
 
     /// Which features sit in which tree node: the dense partitioner, or for
-    /// sparse weights the partitioner on each feature's strongest correlations.
-    pub fn partition(&self, tree: &CanonicalTree, levels: &[usize], seed: u64) -> Vec<usize> {
+    /// sparse weights the partitioner on each feature's strongest
+    /// correlations; on weights shrunk by `tau` (0: as they are).
+    pub fn partition(
+        &self,
+        tree: &CanonicalTree,
+        levels: &[usize],
+        seed: u64,
+        tau: f64,
+    ) -> Vec<usize> {
         match &self.weights {
+            SurrogateWeights::Dense(w) if tau > 0.0 => {
+                arrange(shrunk(w.as_ref(), tau).as_ref(), tree, levels, seed)
+            }
             SurrogateWeights::Dense(w) => arrange(w.as_ref(), tree, levels, seed),
+            SurrogateWeights::Sparse(_) if tau > 0.0 => {
+                arrange_sparse(&self.graph().shrunk(tau), tree, levels, seed, DENSE_BELOW)
+            }
             SurrogateWeights::Sparse(_) => {
                 arrange_sparse(self.graph(), tree, levels, seed, DENSE_BELOW)
             }
@@ -223,6 +263,34 @@ impl Analysis {
             options,
             progress,
         )
+    }
+}
+
+/// Seconds spent per named phase, in the order they first ran.
+#[derive(Debug, Clone, Default)]
+pub struct Phases(pub Vec<(&'static str, f64)>);
+
+impl Phases {
+    pub fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
+        let start = std::time::Instant::now();
+        let out = f();
+        let seconds = start.elapsed().as_secs_f64();
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += seconds,
+            None => self.0.push((name, seconds)),
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|(n, s)| format!("{n} {s:.2} s"))
+            .collect();
+        f.write_str(&parts.join(", "))
     }
 }
 

@@ -4,11 +4,12 @@
 //! the results, so both give the same numbers and write the same bytes.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
+pub use crate::analysis::Phases;
 use crate::analysis::{Analysis, Report};
 use crate::arrange::neighbours::Weighting;
 use crate::arrange::seams::Placement;
+use crate::arrange::shrink::Shrink;
 use crate::error::{Error, Result};
 use crate::io::atomic::{StagingDir, write_atomically};
 use crate::io::read::{
@@ -79,34 +80,6 @@ pub struct Quiet;
 
 impl Observer for Quiet {
     fn progress(&self, _stage: Stage, _done: u64, _total: Option<u64>) {}
-}
-
-/// Seconds spent per named phase, in the order they first ran.
-#[derive(Debug, Clone, Default)]
-pub struct Phases(pub Vec<(&'static str, f64)>);
-
-impl Phases {
-    pub fn time<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
-        let start = Instant::now();
-        let out = f();
-        let seconds = start.elapsed().as_secs_f64();
-        match self.0.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, total)) => *total += seconds,
-            None => self.0.push((name, seconds)),
-        }
-        out
-    }
-}
-
-impl std::fmt::Display for Phases {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|(n, s)| format!("{n} {s:.2} s"))
-            .collect();
-        f.write_str(&parts.join(", "))
-    }
 }
 
 /// One pass over the input files, ready for profiles.
@@ -331,6 +304,8 @@ pub struct Arranged {
     pub levels: Vec<usize>,
     /// The order file's content (written when asked).
     pub order_file: OrderFile,
+    /// The τ the partitioner's weights were shrunk by, when asked to shrink.
+    pub shrink: Option<f64>,
     pub phases: Phases,
     pub warnings: Vec<String>,
 }
@@ -371,6 +346,7 @@ impl ArrangeJob {
         mut self,
         report: Report,
         placement: Placement,
+        shrink: Shrink,
         order_out: Option<&Path>,
         observer: &dyn Observer,
     ) -> Result<Arranged> {
@@ -381,31 +357,28 @@ impl ArrangeJob {
         )?);
         let levels = options.levels_for(&tree)?;
         let arrange = |phases: &mut Phases| {
-            let order = phases.time("arrange", || {
-                analysis.partition(&tree, &levels, options.seed)
-            });
-            phases.time("placement", || analysis.place(&tree, &order, placement))
+            analysis.arrange(&tree, &levels, options.seed, placement, shrink, phases)
         };
-        let (order, report) = match report {
+        let (order, tau, report) = match report {
             Report::Surrogate => {
                 let before = phases.time("surrogate", || {
                     analysis.surrogate_profile(&tree, &levels, None)
                 });
-                let order = arrange(phases);
+                let (order, tau) = arrange(phases);
                 let after = phases.time("surrogate", || {
                     analysis.surrogate_profile(&tree, &levels, Some(&order))
                 });
-                (order, ArrangeReport::Surrogate { before, after })
+                (order, tau, ArrangeReport::Surrogate { before, after })
             }
             Report::Entanglement => {
                 let before =
                     phases.time("profiles", || profile_of(analysis, options, None, observer))?;
-                let order = arrange(phases);
+                let (order, tau) = arrange(phases);
                 let after = phases.time("profiles", || {
                     profile_of(analysis, options, Some(&order), observer)
                 })?;
                 let (before, after) = (Box::new(before), Box::new(after));
-                (order, ArrangeReport::Entanglement { before, after })
+                (order, tau, ArrangeReport::Entanglement { before, after })
             }
         };
         let shape = options.shape.as_deref();
@@ -435,6 +408,7 @@ impl ArrangeJob {
             shape: tree.grid().shape().to_vec(),
             levels,
             order_file,
+            shrink: (shrink != Shrink::None).then_some(tau),
             phases: self.phases,
             warnings,
         })
@@ -443,9 +417,10 @@ impl ArrangeJob {
 
 impl Arranged {
     /// `arrange --json`: `{"report", "order", "before", "after"}` (and, for
-    /// the surrogate report, the data's size).
+    /// the surrogate report, the data's size; when shrinking, `shrink`: the τ
+    /// used).
     pub fn json(&self) -> serde_json::Value {
-        match &self.report {
+        let mut json = match &self.report {
             ArrangeReport::Entanglement { before, after } => serde_json::json!({
                 "report": "entanglement", "order": self.order, "before": before, "after": after,
             }),
@@ -454,7 +429,11 @@ impl Arranged {
                 "shape": self.shape, "levels": self.levels,
                 "order": self.order, "before": before, "after": after,
             }),
+        };
+        if let Some(tau) = self.shrink {
+            json["shrink"] = serde_json::json!(tau);
         }
+        json
     }
 }
 

@@ -116,10 +116,12 @@ def feature_order(
     seed: int | None = None,
     skip_null_rows: bool | None = None,
     placement: str | None = None,
+    shrink: str | float | None = None,
 ) -> pl.Expr:
     """The feature order that lowers the entanglement, a ``List(Int32)``:
     element g is the input position of the feature placed at grid position g.
-    ``placement`` is ``"seams"`` (default) or ``"tree"``."""
+    ``placement`` is ``"seams"`` (default) or ``"tree"``; ``shrink`` is
+    ``"none"`` (default), ``"auto"`` or τ (as ``entangle arrange --shrink``)."""
     options = given(locals(), "features")
     return _reduction("feature_order", [_features(features)], options)
 
@@ -148,6 +150,7 @@ def rearrange(
     seed: int | None = None,
     skip_null_rows: bool | None = None,
     placement: str | None = None,
+    shrink: str | float | None = None,
 ) -> tuple[Frame, list[int]]:
     """``frame`` with its features rearranged, and the order. Wide layout
     (``features`` names, or every numeric column starting with
@@ -160,7 +163,12 @@ def rearrange(
     lazy = frame.lazy()
     schema = lazy.collect_schema()
     options = dict(
-        shape=shape, levels=levels, seed=seed, skip_null_rows=skip_null_rows, placement=placement
+        shape=shape,
+        levels=levels,
+        seed=seed,
+        skip_null_rows=skip_null_rows,
+        placement=placement,
+        shrink=shrink,
     )
     if array is not None:
         order = _order(lazy, pl.col(array), options)

@@ -70,10 +70,12 @@ def arrange(
     neighbours: int | None = None,
     report: str | None = None,
     placement: str | None = None,
+    shrink: str | float | None = None,
 ) -> dict[str, Any]:
     """Rearranges the features of a Parquet/CSV file (or directory) into
     ``output`` (written atomically), as ``entangle arrange --json`` does:
-    returns ``{"report", "order", "before", "after"}``. ``order_out`` also
+    returns ``{"report", "order", "before", "after"}`` (and ``"shrink"``, the
+    τ used, when ``shrink`` is ``"auto"`` or a number). ``order_out`` also
     writes the order file for :func:`apply`."""
     options = given(locals(), "source", "output", "order_out")
     order_out = None if order_out is None else os.fspath(order_out)

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use entangle::analysis::Report;
 use entangle::arrange::neighbours::{DEFAULT_NEIGHBOURS, Weighting};
 use entangle::arrange::seams::Placement;
+use entangle::arrange::shrink::Shrink;
 use entangle::engines::options::{EntangleOptions, FunctionOptions, OptionKeys};
 use entangle::error::Error;
 use entangle::io::read::{FeatureSelection, Source};
@@ -82,6 +83,9 @@ struct JobOptions {
     /// `arrange` only.
     #[serde(default)]
     placement: Option<String>,
+    /// `arrange` only: `"none"`, `"auto"` or τ.
+    #[serde(default)]
+    shrink: Option<Shrink>,
 }
 
 impl JobOptions {
@@ -225,7 +229,13 @@ pub fn arrange(
                 "surrogate" => Report::Surrogate,
                 _ => Report::auto(job.features()),
             };
-            job.run(report, placement, order_out.as_deref(), &Quiet)
+            job.run(
+                report,
+                placement,
+                options.shrink.unwrap_or_default(),
+                order_out.as_deref(),
+                &Quiet,
+            )
         })
         .map_err(to_py)?;
     to_json(&arranged.json())

@@ -40,6 +40,13 @@ def test_arrange_writes_the_cli_bytes_and_apply_the_same_layout(cli, samples, tm
     applied = entangle.apply(source, tmp_path / "py.json", tmp_path / "applied.parquet")
     assert applied == {"rows": 1000, "features": 256}
     assert pq.read_table(tmp_path / "applied.parquet").equals(pq.read_table(cli_out))
+    # --shrink: the same JSON (with the τ kept) and the same bytes.
+    shrunk = entangle.arrange(
+        source, py_out, array="pixels", shape=(16, 16), label="bright_blob", shrink="auto"
+    )
+    assert shrunk == cli.json("arrange", source, "-o", cli_out, *IMAGES, "--shrink", "auto")
+    assert shrunk["shrink"] in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+    assert py_out.read_bytes() == cli_out.read_bytes()
 
 
 def test_errors_name_the_column_option_or_file(samples, tmp_path):
@@ -54,6 +61,8 @@ def test_errors_name_the_column_option_or_file(samples, tmp_path):
         entangle.profile(path, array="pixels", weights="fast")
     with pytest.raises(ValueError, match="placement: expected one of seams, tree"):
         entangle.arrange(path, tmp_path / "out.parquet", array="pixels", placement="random")
+    with pytest.raises(ValueError, match=r"none, auto or a number in \[0, 1\), got 2"):
+        entangle.arrange(path, tmp_path / "out.parquet", array="pixels", shrink=2)
     assert not (tmp_path / "out.parquet").exists()
     with pytest.raises(TypeError):
         entangle.profile(path, colour="red")

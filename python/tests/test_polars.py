@@ -148,3 +148,20 @@ def test_nulls_in_features_are_an_error_unless_skipped():
 def test_permute_rejects_a_wrong_order(images):
     with pytest.raises(pl.exceptions.PolarsError, match="order"):
         images.select(entangle.permute("pixels", [0, 1, 2]))
+
+
+def test_shrink_reaches_the_order(cli, samples, tmp_path):
+    # The first 400 rows of the shuffled textures, where shrinking pays.
+    frame = pl.read_parquet(samples / "textures_2d_shuffled.parquet").head(400)
+    source = tmp_path / "textures_400.parquet"
+    frame.write_parquet(source)
+    for shrink in ("auto", 0.2):
+        arranged = cli.json(
+            "arrange", source, "-o", tmp_path / "out.parquet", "--array", "pixels",
+            "--shape", "16,16", "--report", "surrogate", "--shrink", str(shrink),
+        )
+        expr = entangle.feature_order("pixels", shape=(16, 16), shrink=shrink)
+        assert frame.select(expr).item().to_list() == arranged["order"]
+        _, order = entangle.rearrange(frame, array="pixels", shape=(16, 16), shrink=shrink)
+        assert order == arranged["order"]
+    assert arranged["shrink"] == 0.2

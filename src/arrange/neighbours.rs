@@ -353,6 +353,18 @@ impl NeighbourGraph {
             .map(|(&j, &w)| (j as usize, w))
     }
 
+    /// The graph with every weight lowered by `tau` (edges left at 0 or
+    /// below dropped).
+    pub fn shrunk(&self, tau: f64) -> NeighbourGraph {
+        let edges = (0..self.len())
+            .flat_map(|i| {
+                self.neighbours(i)
+                    .map(move |(j, w)| (i as u32, j as u32, w - tau))
+            })
+            .collect();
+        NeighbourGraph::from_edges(self.len(), edges)
+    }
+
     /// The weight between i and j (0 if not neighbours).
     pub fn weight(&self, i: usize, j: usize) -> f64 {
         let range = self.offsets[i]..self.offsets[i + 1];
@@ -662,6 +674,17 @@ mod tests {
         let slices: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
         columns.extend_columns(&slices);
         columns
+    }
+
+    #[test]
+    fn a_shrunk_graph_lowers_every_weight_and_drops_the_weakest() {
+        let graph = NeighbourGraph::from_edges(3, vec![(0, 1, 0.5), (1, 2, 0.1), (0, 2, 0.3)]);
+        let shrunk = graph.shrunk(0.2);
+        assert_eq!(shrunk.len(), 3);
+        assert!((shrunk.weight(0, 1) - 0.3).abs() < 1e-15);
+        assert!((shrunk.weight(2, 0) - 0.1).abs() < 1e-15);
+        assert_eq!(shrunk.weight(1, 2), 0.0);
+        assert_eq!(shrunk.neighbours(1).count(), 1);
     }
 
     /// The dense weights of the same rows, by the streamed co-moments.

@@ -36,6 +36,16 @@ pub enum Placement {
     Tree,
 }
 
+impl Placement {
+    /// The option value naming it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Placement::Seams => "seams",
+            Placement::Tree => "tree",
+        }
+    }
+}
+
 /// Passes over the tree at most.
 const MAX_PASSES: usize = 20;
 /// Gains at most this are round-off: the weights are rounded to 1e-9, so a

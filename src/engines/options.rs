@@ -10,6 +10,7 @@ use std::str::FromStr;
 use serde::Deserialize;
 
 use crate::arrange::seams::Placement;
+use crate::arrange::shrink::Shrink;
 use crate::io::read::FeatureSelection;
 use crate::math::profile::ProfileOptions;
 use crate::math::tree::parse_levels;
@@ -39,6 +40,9 @@ pub struct EntangleOptions {
     /// Orders only: how each tree node's children are placed, `seams`
     /// (default) or `tree`.
     pub placement: Option<Placement>,
+    /// Orders only: how the partitioner's weights are shrunk, `none`
+    /// (default), `auto` or a number τ in [0, 1).
+    pub shrink: Option<Shrink>,
     /// Table function only: the array column holding the features.
     pub array: Option<String>,
     /// Table function only: the prefix of the wide feature columns.
@@ -59,6 +63,7 @@ impl EntangleOptions {
             ("standardize", self.standardize.is_some()),
             ("skip_null_rows", self.skip_null_rows.is_some()),
             ("placement", self.placement.is_some()),
+            ("shrink", self.shrink.is_some()),
             ("array", self.array.is_some()),
             ("features_prefix", self.features_prefix.is_some()),
             ("label", self.label.is_some()),
@@ -135,6 +140,12 @@ impl EntangleOptions {
                         _ => return Err(bad("seams or tree")),
                     })
                 }
+                "shrink" => {
+                    fields.shrink = Some(
+                        Shrink::parse(value)
+                            .map_err(|e| options_error(format!("{key}: expected {e}")))?,
+                    )
+                }
                 "array" => fields.array = Some(value.to_string()),
                 "features_prefix" => fields.features_prefix = Some(value.to_string()),
                 "label" => fields.label = Some(value.to_string()),
@@ -153,6 +164,8 @@ pub struct FunctionOptions {
     pub skip_null_rows: bool,
     /// How each tree node's children are placed in an order.
     pub placement: Placement,
+    /// How the partitioner's weights are shrunk before an order is found.
+    pub shrink: Shrink,
     /// Table function only: where the features are (`array=col`,
     /// `features_prefix=p`); default every numeric column but the label.
     pub selection: Option<FeatureSelection>,
@@ -182,13 +195,21 @@ impl OptionKeys {
             "standardize",
             "skip_null_rows",
         ];
-        const SURROGATE: &[&str] = &["shape", "levels", "seed", "skip_null_rows", "placement"];
+        const SURROGATE: &[&str] = &[
+            "shape",
+            "levels",
+            "seed",
+            "skip_null_rows",
+            "placement",
+            "shrink",
+        ];
         const TABLE: &[&str] = &[
             "shape",
             "levels",
             "seed",
             "skip_null_rows",
             "placement",
+            "shrink",
             "array",
             "features_prefix",
             "label",
@@ -281,6 +302,7 @@ impl FunctionOptions {
             profile,
             skip_null_rows: fields.skip_null_rows.unwrap_or(false),
             placement: fields.placement.unwrap_or_default(),
+            shrink: fields.shrink.unwrap_or_default(),
             selection,
             label: fields.label.clone(),
         })
@@ -390,7 +412,7 @@ mod tests {
         );
         assert_eq!(
             err("theta=0.1", OptionKeys::Surrogate),
-            "entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows, placement)"
+            "entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows, placement, shrink)"
         );
         assert!(err("seed=1, seed=2", OptionKeys::Profile).contains("'seed' is given twice"));
         assert_eq!(

@@ -13,7 +13,7 @@ use arrow::buffer::OffsetBuffer;
 use arrow::compute::filter;
 use arrow::datatypes::{DataType, Field, Fields};
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Phases};
 use crate::engines::options::{FunctionOptions, OptionKeys, for_function};
 use crate::io::read::{batch_labels, feature_block_of, feature_columns, rows_without_nulls};
 use crate::io::summary::RowSummary;
@@ -219,11 +219,13 @@ impl SummaryReducer {
                     );
                     Arc::new(Float64Array::from(vec![surrogate.mean]))
                 } else {
-                    let order = analysis.arrange(
+                    let (order, _) = analysis.arrange(
                         &tree,
                         &levels,
                         self.options.profile.seed,
                         self.options.placement,
+                        self.options.shrink,
+                        &mut Phases::default(),
                     );
                     let order = Int32Array::from_iter_values(order.iter().map(|&i| i as i32));
                     Arc::new(single_list(Arc::new(order)))

@@ -962,3 +962,78 @@ fn placement_keeps_every_entropy_bit_for_bit_and_raises_the_seams() {
         );
     }
 }
+
+#[test]
+fn shrink_auto_keeps_the_candidate_with_the_highest_seams() {
+    use entangle::arrange::shrink::AUTO;
+    // The first 400 rows of the shuffled textures: on so few rows the
+    // unshrunk weights send the partitioner's first split astray, and
+    // shrinking the weak correlations finds the natural blocks again
+    // (docs/science.md, "Fewer rows").
+    let batches = read_parquet(Path::new("sample_data/textures_2d_shuffled.parquet"));
+    let all = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("textures_400.parquet");
+    write_parquet(&input, &all.slice(0, 400), 400);
+    let run = |shrink: &str| -> serde_json::Value {
+        let out = dir.path().join(format!("arranged_{shrink}.parquet"));
+        let text = entangle_ok(&[
+            "arrange",
+            path_str(&input),
+            "-o",
+            path_str(&out),
+            "--array",
+            "pixels",
+            "--shape",
+            "16,16",
+            "--report",
+            "surrogate",
+            "--shrink",
+            shrink,
+            "--json",
+        ]);
+        serde_json::from_str(&text).unwrap()
+    };
+    let seams = |v: &serde_json::Value| v["after"]["seams"].as_f64().unwrap();
+    let none = run("none");
+    assert!(
+        none.get("shrink").is_none(),
+        "no shrink key without --shrink"
+    );
+    let fixed: Vec<(f64, serde_json::Value)> = AUTO
+        .iter()
+        .map(|&tau| (tau, run(&tau.to_string())))
+        .collect();
+    assert_eq!(fixed[0].1["order"], none["order"], "--shrink 0 is none");
+    // The winner: the first candidate whose seams no later one beats by more
+    // than round-off.
+    let mut winner = &fixed[0];
+    for candidate in &fixed[1..] {
+        if seams(&candidate.1) > seams(&winner.1) + 1e-9 * seams(&winner.1) {
+            winner = candidate;
+        }
+    }
+    let auto = run("auto");
+    assert_eq!(auto["order"], winner.1["order"]);
+    assert_eq!(auto["shrink"].as_f64(), Some(winner.0));
+    assert_eq!(fixed[1].1["shrink"].as_f64(), Some(AUTO[1]));
+    // On these rows it pays: 252.9 unshrunk, 277.1 (the natural order's) with auto.
+    assert!(
+        seams(&auto) > seams(&none) + 20.0,
+        "auto {} against none {}",
+        seams(&auto),
+        seams(&none)
+    );
+    let err = entangle_err(&[
+        "arrange",
+        path_str(&input),
+        "-o",
+        path_str(&dir.path().join("x.parquet")),
+        "--shrink",
+        "1.5",
+    ]);
+    assert!(
+        err.contains("--shrink") && err.contains("none, auto or a number in [0, 1), got 1.5"),
+        "{err}"
+    );
+}

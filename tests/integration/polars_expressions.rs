@@ -449,7 +449,7 @@ fn bad_input_gives_polars_errors_that_say_what_is_wrong() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("surrogate_entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows, placement)"),
+        e.contains("surrogate_entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows, placement, shrink)"),
         "{e}"
     );
     let e = error_of(

@@ -21,6 +21,7 @@ use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
 use super::DOC_SECTION;
 use super::feature_order::feature_order_udaf;
 use super::permute::permute_udf;
+use crate::arrange::shrink::Shrink;
 use crate::engines::options::{FunctionOptions, OptionKeys};
 use crate::engines::reduce::single_list;
 use crate::io::read::{FeatureSelection, ResolvedFeatures, resolve_features};
@@ -265,6 +266,12 @@ fn order_options(options: &FunctionOptions) -> String {
     if options.skip_null_rows {
         parts.push("skip_null_rows=true".to_string());
     }
+    parts.push(format!("placement={}", options.placement.name()));
+    match options.shrink {
+        Shrink::None => {}
+        Shrink::By(tau) => parts.push(format!("shrink={tau}")),
+        Shrink::Auto => parts.push("shrink=auto".to_string()),
+    }
     parts.join(", ")
 }
 
@@ -292,7 +299,7 @@ pub fn documentation() -> &'static Documentation {
             "options",
             "Optional string: array=COL or features_prefix=P (default: every numeric column \
              but the label), label=COL (kept out of the features), shape, levels, seed, \
-             skip_null_rows.",
+             skip_null_rows, placement, shrink.",
         )
         .build()
     });
