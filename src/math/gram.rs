@@ -14,6 +14,7 @@
 //! the last bit.
 
 use std::ops::Range;
+use std::sync::Mutex;
 
 use faer::{MatMut, MatRef};
 use multiversion::multiversion;
@@ -154,6 +155,11 @@ impl SymmetricMatrix {
         }
     }
 
+    /// The storage, to be given back to a [`Buffers`] pool.
+    pub fn into_buffer(self) -> Vec<f64> {
+        self.data
+    }
+
     pub fn dim(&self) -> usize {
         self.n
     }
@@ -169,6 +175,39 @@ impl SymmetricMatrix {
     /// The n² entries, column after column.
     pub fn columns_mut(&mut self) -> &mut [f64] {
         &mut self.data
+    }
+}
+
+/// A pool of f64 buffers reused across partitions. Each M × M matrix is 8 MB
+/// at M = 1000: allocated afresh, every one is faulted in page by page (and
+/// zeroed by the kernel), which cost a tenth of a profile's time.
+#[derive(Debug, Default)]
+pub struct Buffers(Mutex<Vec<Vec<f64>>>);
+
+impl Buffers {
+    /// A buffer of `len` zeros.
+    pub fn zeros(&self, len: usize) -> Vec<f64> {
+        let mut buffer = self
+            .0
+            .lock()
+            .expect("buffer pool")
+            .pop()
+            .unwrap_or_default();
+        buffer.clear();
+        buffer.resize(len, 0.0);
+        buffer
+    }
+
+    /// An n × n matrix of zeros.
+    pub fn matrix(&self, n: usize) -> SymmetricMatrix {
+        SymmetricMatrix {
+            n,
+            data: self.zeros(n * n),
+        }
+    }
+
+    pub fn give(&self, buffer: Vec<f64>) {
+        self.0.lock().expect("buffer pool").push(buffer);
     }
 }
 

@@ -7,7 +7,6 @@
 //! memory is one M × M matrix per tree level.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use faer::{MatRef, Par};
 use rayon::prelude::*;
@@ -193,7 +192,6 @@ pub fn entanglement_of_partitions(
             .map(|(i, p)| (solved_node(tree, map, p.node), i))
             .collect(),
         deepest: partitions.iter().map(|p| p.level).max().unwrap_or(0),
-        pool: Mutex::new(Vec::new()),
         progress,
     };
     let mut results: Vec<Option<Vec<Entanglement>>> = vec![None; partitions.len()];
@@ -228,8 +226,6 @@ struct TreeWalker<'a> {
     /// Node index → index of its partition in the output.
     wanted: BTreeMap<usize, usize>,
     deepest: usize,
-    /// Reused M × M buffers, so that no hot path allocates (and faults in) 8 MB pages.
-    pool: Mutex<Vec<SymmetricMatrix>>,
     progress: &'a (dyn Fn() + Sync),
 }
 
@@ -262,10 +258,11 @@ impl TreeWalker<'_> {
                 let leaves = &self.tree.nodes()[child].leaves;
                 // The child's complement: the parent's complement and the siblings.
                 let siblings = [parent.start..leaves.start, leaves.end..parent.end];
-                let mut buffer = self.take_buffer();
+                let buffers = self.solver.buffers();
+                let mut buffer = buffers.matrix(self.map.rows());
                 hadamard_gram(self.map, &siblings, complement, &mut buffer);
                 let visited = self.visit(child, Some(&buffer));
-                self.pool.lock().expect("pool lock").push(buffer);
+                buffers.give(buffer.into_buffer());
                 visited
             })
             .collect::<Result<_>>()?;
@@ -308,9 +305,9 @@ impl TreeWalker<'_> {
                     .iter()
                     .map(|p| {
                         if keep.len() == bits {
-                            entanglement_of_symmetric(p.clone())
+                            entanglement_of_symmetric(&mut p.clone())
                         } else {
-                            entanglement_of_symmetric(partial_trace(p.as_ref(), &keep, bits))
+                            entanglement_of_symmetric(&mut partial_trace(p.as_ref(), &keep, bits))
                         }
                     })
                     .collect::<Result<Vec<_>>>()?;
@@ -318,11 +315,6 @@ impl TreeWalker<'_> {
                 Ok((slot, per_class))
             })
             .collect()
-    }
-
-    fn take_buffer(&self) -> SymmetricMatrix {
-        let pooled = self.pool.lock().expect("pool lock").pop();
-        pooled.unwrap_or_else(|| SymmetricMatrix::zeros(self.map.rows()))
     }
 }
 

@@ -87,7 +87,11 @@ fn explicit_entanglement(x: &[Vec<f64>], y: &[f64], theta: f64, k: &[usize]) -> 
 
 fn check_against_svd(shape: &[usize], rows: usize, labels: Option<Vec<LabelKey>>, seed: u64) {
     let features: usize = shape.iter().product();
-    let sample = random_sample(rows, features, seed);
+    check_sample_against_svd(&random_sample(rows, features, seed), shape, labels);
+}
+
+fn check_sample_against_svd(sample: &SampleMatrix, shape: &[usize], labels: Option<Vec<LabelKey>>) {
+    let (rows, features) = (sample.rows, sample.features);
     let tree = CanonicalTree::new(Grid::new(shape.to_vec()).unwrap());
     let levels: Vec<usize> = (1..=tree.depth()).collect();
     let partitions = tree.canonical_partitions(&levels);
@@ -115,7 +119,7 @@ fn check_against_svd(shape: &[usize], rows: usize, labels: Option<Vec<LabelKey>>
     let profile = compute_profile(
         ProfileInput {
             rows: rows as u64,
-            sample: &sample,
+            sample,
             labels: row_labels.as_ref().map(|l| ("y", l.as_slice())),
             scheme: &scheme,
             surrogate: &correlation.as_ref(),
@@ -125,7 +129,7 @@ fn check_against_svd(shape: &[usize], rows: usize, labels: Option<Vec<LabelKey>>
         &|_, _| {},
     )
     .unwrap();
-    let x = standardized(&sample);
+    let x = standardized(sample);
     let mut checked = 0;
     for p in &partitions {
         let k: Vec<usize> = tree.leaf_order()[p.leaves.clone()].to_vec();
@@ -214,6 +218,21 @@ fn one_dimensional_binary_matches_svd() {
         Some(vec![LabelKey::Int(0), LabelKey::Int(1), LabelKey::Int(1)]),
         3,
     );
+}
+
+#[test]
+fn repeated_rows_match_svd() {
+    // Every row twice: the node Grams of the M × M route have rank M/2, so
+    // their Cholesky factorisation fails and the eigendecomposition is used.
+    let once = random_sample(20, 12, 9);
+    let mut values = once.values.clone();
+    values.extend_from_slice(&once.values);
+    let twice = SampleMatrix {
+        rows: 40,
+        features: 12,
+        values,
+    };
+    check_sample_against_svd(&twice, &[12], None);
 }
 
 #[test]

@@ -16,11 +16,11 @@ use std::ops::Range;
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::matmul::triangular::{self, BlockStructure};
-use faer::{Accum, Mat, MatRef, Par, Side};
+use faer::{Accum, MatMut, MatRef, Par, Side};
 
 use crate::error::{Error, Result};
 use crate::math::eigenvalues::eigenvalues_in_place;
-use crate::math::gram::{FeatureMap, SymmetricMatrix, hadamard_gram};
+use crate::math::gram::{Buffers, FeatureMap, SymmetricMatrix, hadamard_gram};
 
 /// Entanglement of one partition for one weighting of the rows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,6 +88,8 @@ pub struct PartitionSolver<'a> {
     map: &'a FeatureMap,
     weights: &'a [Vec<f64>],
     par: Par,
+    /// The M × M work matrices, reused from partition to partition.
+    buffers: Buffers,
 }
 
 impl<'a> PartitionSolver<'a> {
@@ -95,7 +97,18 @@ impl<'a> PartitionSolver<'a> {
         for w in weights {
             assert_eq!(w.len(), map.rows(), "one weight per sampled row");
         }
-        PartitionSolver { map, weights, par }
+        PartitionSolver {
+            map,
+            weights,
+            par,
+            buffers: Buffers::default(),
+        }
+    }
+
+    /// The pool the solver's work matrices come from, for callers' own M × M
+    /// matrices (the profile's complement Grams).
+    pub fn buffers(&self) -> &Buffers {
+        &self.buffers
     }
 
     /// Entanglement (per class) of the node `leaves` against its complement,
@@ -111,18 +124,29 @@ impl<'a> PartitionSolver<'a> {
             Route::ExplicitNode => self.explicit_products(leaves, complement),
             Route::ExplicitComplement => {
                 let f = self.map.tensor_features(&[0..leaves.start, leaves.end..n]);
-                let mut node = SymmetricMatrix::zeros(rows);
+                let mut node = self.buffers.matrix(rows);
                 hadamard_gram(self.map, std::slice::from_ref(&leaves), None, &mut node);
-                self.weighted_products(f.as_ref(), BlockStructure::Rectangular, &node)
+                let reduced =
+                    self.weighted_products(f.as_ref(), BlockStructure::Rectangular, &node);
+                self.buffers.give(node.into_buffer());
+                reduced
             }
             Route::Full => {
-                let mut node = SymmetricMatrix::zeros(rows);
-                hadamard_gram(self.map, std::slice::from_ref(&leaves), None, &mut node);
-                let (factor, structure) = self.square_root(node)?;
-                self.weighted_products(factor.as_ref(), structure, complement)
+                let mut factor = self.buffers.matrix(rows);
+                let structure = self.square_root(&leaves, &mut factor)?;
+                let reduced = self.weighted_products(factor.as_ref(), structure, complement);
+                self.buffers.give(factor.into_buffer());
+                reduced
             }
         };
-        reduced.into_iter().map(entanglement_of_symmetric).collect()
+        reduced
+            .into_iter()
+            .map(|mut p| {
+                let entanglement = entanglement_of_symmetric(&mut p);
+                self.buffers.give(p.into_buffer());
+                entanglement
+            })
+            .collect()
     }
 
     /// For a node with 2^|K| ≤ M: the reduced matrices P = (W F_K)ᵀ G_{K^c} (W F_K),
@@ -147,18 +171,26 @@ impl<'a> PartitionSolver<'a> {
         gram: &SymmetricMatrix,
     ) -> Vec<SymmetricMatrix> {
         let (rows, rank) = (factor.nrows(), factor.ncols());
-        let mut weighted = Mat::<f64>::zeros(rows, rank);
-        let mut product = Mat::<f64>::zeros(rows, rank);
-        self.weights
+        let mut weighted = self.buffers.zeros(rows * rank);
+        let mut product = self.buffers.zeros(rows * rank);
+        let reduced = self
+            .weights
             .iter()
             .map(|w| {
                 // W F: scaling rows keeps a lower-triangular factor triangular.
-                weighted.copy_from(factor);
-                for (a, &wa) in w.iter().enumerate() {
-                    if wa != 1.0 {
-                        weighted.row_mut(a).iter_mut().for_each(|v| *v *= wa);
+                let weighted_factor = if w.iter().all(|&wa| wa == 1.0) {
+                    factor
+                } else {
+                    let mut scaled = MatMut::from_column_major_slice_mut(&mut weighted, rows, rank);
+                    scaled.copy_from(factor);
+                    for (a, &wa) in w.iter().enumerate() {
+                        if wa != 1.0 {
+                            scaled.as_mut().row_mut(a).iter_mut().for_each(|v| *v *= wa);
+                        }
                     }
-                }
+                    MatRef::from_column_major_slice(&weighted, rows, rank)
+                };
+                let mut product = MatMut::from_column_major_slice_mut(&mut product, rows, rank);
                 // G·(W F): a triangular F halves the product.
                 triangular::matmul(
                     product.as_mut(),
@@ -166,17 +198,17 @@ impl<'a> PartitionSolver<'a> {
                     Accum::Replace,
                     gram.as_ref(),
                     BlockStructure::Rectangular,
-                    weighted.as_ref(),
+                    weighted_factor,
                     structure,
                     1.0,
                     self.par,
                 );
-                let mut reduced = SymmetricMatrix::zeros(rank);
+                let mut reduced = self.buffers.matrix(rank);
                 triangular::matmul(
                     reduced.as_mut(),
                     BlockStructure::TriangularLower,
                     Accum::Replace,
-                    weighted.transpose(),
+                    weighted_factor.transpose(),
                     structure.transpose(),
                     product.as_ref(),
                     BlockStructure::Rectangular,
@@ -185,38 +217,50 @@ impl<'a> PartitionSolver<'a> {
                 );
                 reduced
             })
-            .collect()
+            .collect();
+        self.buffers.give(weighted);
+        self.buffers.give(product);
+        reduced
     }
 
-    /// A factor L with L Lᵀ = G and its structure: the lower-triangular
-    /// Cholesky factor when G is numerically positive definite, else the full
-    /// U·sqrt(max(Λ, 0)) from its eigendecomposition.
-    fn square_root(&self, gram: SymmetricMatrix) -> Result<(Mat<f64>, BlockStructure)> {
-        let rows = gram.dim();
-        let mut factor = Mat::<f64>::zeros(rows, rows);
-        factor.copy_from(gram.as_ref());
+    /// Writes into `gram` (M × M storage; the result is not symmetric) a
+    /// factor L of the node's Gram matrix G_K = L Lᵀ and returns its
+    /// structure: the lower-triangular Cholesky factor when G_K is numerically
+    /// positive definite, else the full U·sqrt(max(Λ, 0)) of its
+    /// eigendecomposition.
+    fn square_root(
+        &self,
+        leaves: &Range<usize>,
+        gram: &mut SymmetricMatrix,
+    ) -> Result<BlockStructure> {
+        let rows = self.map.rows();
+        hadamard_gram(self.map, std::slice::from_ref(leaves), None, gram);
         let params = Default::default();
-        let mut buffer = MemBuffer::new(
+        let mut scratch = MemBuffer::new(
             faer::linalg::cholesky::llt::factor::cholesky_in_place_scratch::<f64>(
                 rows, self.par, params,
             ),
         );
         let cholesky = faer::linalg::cholesky::llt::factor::cholesky_in_place(
-            factor.as_mut(),
+            gram.as_mut(),
             Default::default(),
             self.par,
-            MemStack::new(&mut buffer),
+            MemStack::new(&mut scratch),
             params,
         );
         if cholesky.is_ok() {
             // Clear the (stale) strict upper triangle so the factor is exactly L.
+            let mut l = gram.as_mut();
             for j in 1..rows {
                 for i in 0..j {
-                    factor[(i, j)] = 0.0;
+                    l[(i, j)] = 0.0;
                 }
             }
-            return Ok((factor, BlockStructure::TriangularLower));
+            return Ok(BlockStructure::TriangularLower);
         }
+        // Numerically singular (rare: repeated rows): the failed factorisation
+        // overwrote G_K, which is rebuilt rather than copied for every node.
+        hadamard_gram(self.map, std::slice::from_ref(leaves), None, gram);
         let eigen = gram.as_ref().self_adjoint_eigen(Side::Lower).map_err(|e| {
             Error::Numerical(format!("eigendecomposition of a Gram matrix failed: {e:?}"))
         })?;
@@ -226,10 +270,13 @@ impl<'a> PartitionSolver<'a> {
             .iter()
             .map(|&v| v.max(0.0).sqrt())
             .collect();
-        Ok((
-            Mat::from_fn(rows, rows, |i, j| u[(i, j)] * scale[j]),
-            BlockStructure::Rectangular,
-        ))
+        let mut l = gram.as_mut();
+        for j in 0..rows {
+            for i in 0..rows {
+                l[(i, j)] = u[(i, j)] * scale[j];
+            }
+        }
+        Ok(BlockStructure::Rectangular)
     }
 }
 
@@ -269,15 +316,16 @@ pub fn partial_trace(reduced: MatRef<'_, f64>, keep: &[usize], bits: usize) -> S
 }
 
 /// Entanglement of the spectrum of a symmetric positive semi-definite matrix
-/// given by its lower triangle (consumed).
-pub fn entanglement_of_symmetric(mut matrix: SymmetricMatrix) -> Result<Entanglement> {
+/// given by its lower triangle (overwritten).
+pub fn entanglement_of_symmetric(matrix: &mut SymmetricMatrix) -> Result<Entanglement> {
     // Sequential: partitions run in parallel instead (one per core).
-    entanglement_of_spectrum(&eigenvalues_in_place(&mut matrix, Par::Seq)?)
+    entanglement_of_spectrum(&eigenvalues_in_place(matrix, Par::Seq)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use faer::Mat;
 
     #[test]
     fn entropy_of_simple_spectra() {
@@ -308,6 +356,35 @@ mod tests {
         // Keep bits 0 and 2: S[(1,1), (0,1)] = Σ_{b1} P[(1,b1,1), (0,b1,1)].
         let outer = partial_trace(p.as_ref(), &[0, 2], 3);
         assert_eq!(outer.as_ref()[(3, 2)], p[(5, 4)] + p[(7, 6)]);
+    }
+
+    #[test]
+    fn singular_node_grams_are_factored_by_their_eigendecomposition() {
+        // 24 distinct rows, each twice: G_K has rank 24 < M = 48.
+        let distinct: Vec<Vec<f64>> = (0..12)
+            .map(|j| {
+                (0..24)
+                    .map(|r| ((r * 7 + j * 5) % 11) as f64 - 5.0)
+                    .collect()
+            })
+            .collect();
+        let columns: Vec<Vec<f64>> = distinct.iter().map(|c| [&c[..], &c[..]].concat()).collect();
+        let map = FeatureMap::new(columns.iter().map(|c| c.as_slice()), 48, 0.3);
+        let weights = vec![vec![1.0; 48]];
+        let solver = PartitionSolver::new(&map, &weights, Par::Seq);
+        let leaves = 0..6;
+        let mut factor = solver.buffers().matrix(48);
+        let structure = solver.square_root(&leaves, &mut factor).unwrap();
+        assert!(
+            matches!(structure, BlockStructure::Rectangular),
+            "{structure:?}"
+        );
+        let mut gram = SymmetricMatrix::zeros(48);
+        hadamard_gram(&map, std::slice::from_ref(&leaves), None, &mut gram);
+        let l = factor.as_ref();
+        let rebuilt = l * l.transpose();
+        let error = (&rebuilt - gram.as_ref()).norm_max();
+        assert!(error < 1e-12 * gram.as_ref().norm_max(), "{error}");
     }
 
     #[test]
