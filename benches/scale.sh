@@ -3,13 +3,17 @@
 #   * `entangle arrange` of 20,000 and 50,000 scrambled features × 2,000 rows
 #     (sparse weights, chosen automatically above 4096 features);
 #   * `entangle profile` of the 50,000 features at the default levels;
+#   * `report`: `entangle arrange` at its defaults (the exact report up to 4096
+#     features, the surrogate above) of 1024 × 100,000, 4096 × 5,000, 20,000 ×
+#     2,000 and 50,000 × 2,000 scrambled features, and 20,000 × 2,000 with
+#     `--report entanglement` (the runs of issue #23's table);
 #   * a 10 GB file of 256 features × 5,000,000 rows arranged end to end,
 #     against a plain read + write of the same file by the same binary
 #     (`entangle apply` of the identity order), with row counts and
 #     per-column checksums of input and output compared.
 # Each run prints its own phase times; /usr/bin/time adds wall time and peak RSS.
 #
-#   DIR=/tmp/entangle-scale benches/scale.sh [wide|profile|big]...   (default: all)
+#   DIR=/tmp/entangle-scale benches/scale.sh [wide|profile|report|big]...   (default: all)
 # Needs ~35 GB of free disk for `big`; python3 with pyarrow and numpy for the checksums.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,23 +24,36 @@ BIN=target/release/entangle
 GEN=target/release/examples/bench_data
 timed() { /usr/bin/time -f "  wall %e s, peak RSS %M KB" "$@" 2>&1 | tr '\r' '\n' | grep -vE '^\s*$|\[' | tail -4; }
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(wide profile big)
+[ ${#parts[@]} -eq 0 ] && parts=(wide profile report big)
 
 for part in "${parts[@]}"; do
 case $part in
 wide)
     for n in 20000 50000; do
-        f=$DIR/scrambled_$n.parquet
+        f=$DIR/scrambled_${n}x2000.parquet
         [ -f "$f" ] || "$GEN" "$f" 2000 "$n" 0 shuffled
         echo "== arrange $n features x 2000 rows (default levels, --max-samples 100 for the exact profiles)"
         timed "$BIN" arrange "$f" -o "$DIR/arranged_$n.parquet" --features-prefix f --max-samples 100
     done
     ;;
 profile)
-    f=$DIR/scrambled_50000.parquet
+    f=$DIR/scrambled_50000x2000.parquet
     [ -f "$f" ] || "$GEN" "$f" 2000 50000 0 shuffled
     echo "== profile 50000 features x 2000 rows, default levels and max_samples"
     timed "$BIN" profile "$f" --features-prefix f
+    ;;
+report)
+    for input in "100000 1024" "5000 4096" "2000 20000" "2000 50000"; do
+        read -r rows n <<< "$input"
+        f=$DIR/scrambled_${n}x$rows.parquet
+        [ -f "$f" ] || "$GEN" "$f" "$rows" "$n" 0 shuffled
+        echo "== arrange $n features x $rows rows, defaults"
+        timed "$BIN" arrange "$f" -o "$DIR/arranged.parquet" --features-prefix f
+    done
+    echo "== arrange 20000 features x 2000 rows, --report entanglement"
+    timed "$BIN" arrange "$DIR/scrambled_20000x2000.parquet" -o "$DIR/arranged.parquet" \
+        --features-prefix f --report entanglement
+    rm -f "$DIR/arranged.parquet"
     ;;
 big)
     f=$DIR/big.parquet
@@ -72,6 +89,6 @@ print("every column's checksum matches")
 EOF
     rm -f "$DIR/big_arranged.parquet"
     ;;
-*) echo "unknown part $part (wide, profile, big)" >&2; exit 2 ;;
+*) echo "unknown part $part (wide, profile, report, big)" >&2; exit 2 ;;
 esac
 done

@@ -184,19 +184,37 @@ fn update_trailing(
     );
 }
 
+/// Below this |β| the reflector's 1/(α − β) can overflow (denormal columns, as
+/// the products of thousands of kernel values give): x is first scaled up by
+/// 1/SAFE_MIN, as LAPACK's `dlarfg` does. A power of two, so scaling is exact.
+const SAFE_MIN: f64 = f64::MIN_POSITIVE / f64::EPSILON;
+
 /// The reflector H = I − τ u uᵀ (u[0] = 1) with H x = (β, 0, …, 0)ᵀ; `x`
 /// becomes u. Returns (β, τ); τ = 0 (H = I) when x's tail is already zero.
 fn householder(x: &mut [f64]) -> (f64, f64) {
-    let alpha = x[0];
-    let tail = norm(&x[1..]);
+    let mut alpha = x[0];
+    let mut tail = norm(&x[1..]);
     x[0] = 1.0;
     if tail == 0.0 {
         return (alpha, 0.0);
     }
-    let beta = -alpha.signum() * alpha.hypot(tail);
+    let mut beta = -alpha.signum() * alpha.hypot(tail);
+    let mut rescaled = 0;
+    while beta.abs() < SAFE_MIN && rescaled < 20 {
+        x[1..].iter_mut().for_each(|v| *v /= SAFE_MIN);
+        (alpha, beta) = (alpha / SAFE_MIN, beta / SAFE_MIN);
+        rescaled += 1;
+    }
+    if rescaled > 0 {
+        tail = norm(&x[1..]);
+        beta = -alpha.signum() * alpha.hypot(tail);
+    }
     let tau = (beta - alpha) / beta;
     let scale = 1.0 / (alpha - beta);
     x[1..].iter_mut().for_each(|v| *v *= scale);
+    for _ in 0..rescaled {
+        beta *= SAFE_MIN;
+    }
     (beta, tau)
 }
 
@@ -531,6 +549,33 @@ mod tests {
                 (a - b).abs() <= tolerance * norm,
                 "{what}: eigenvalue {k}: {a} vs faer {b} (norm {norm})"
             );
+        }
+    }
+
+    #[test]
+    fn denormal_columns_give_finite_reflectors() {
+        // Order-one diagonal, off-diagonals of 1e-310 (denormal) and 1e-300:
+        // 1/(α − β) of the unscaled reflector overflowed, and the matrix
+        // became NaN (the complement Grams of 20,000 features do this).
+        for tiny in [1e-310, 4e-320, 1e-300, 1e-200] {
+            let n = 150;
+            let mut matrix = SymmetricMatrix::zeros(n);
+            let mut m = matrix.as_mut();
+            for j in 0..n {
+                m[(j, j)] = 1.0 + 0.5 * noise(j as u64);
+                for i in j + 1..n {
+                    let v = tiny * noise((i * n + j) as u64);
+                    m[(i, j)] = v;
+                    m[(j, i)] = v;
+                }
+            }
+            let reference = faer_eigenvalues(matrix.as_ref(), Par::Seq).unwrap();
+            let ours = eigenvalues_in_place(&mut matrix.clone(), Par::Seq).unwrap();
+            assert_close(&ours, &reference, 1e-13, &format!("off-diagonals {tiny:e}"));
+            let mut x: Vec<f64> = (0..40).map(|k| tiny * noise(k)).collect();
+            let (beta, tau) = householder(&mut x);
+            assert!(beta.is_finite() && tau.is_finite() && x.iter().all(|v| v.is_finite()));
+            assert!((1.0..=2.0).contains(&tau), "{tiny:e}: tau {tau}");
         }
     }
 
