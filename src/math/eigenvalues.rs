@@ -241,22 +241,25 @@ fn order_one_scale(largest: f64) -> f64 {
     2f64.powi((-largest.log2().floor() as i32).clamp(-1000, 1000))
 }
 
+/// Columns per pass of [`symv_lower`]: y is loaded and stored once per pass.
+const SYMV_COLUMNS: usize = 6;
+
 /// y += A x for the symmetric matrix A (p × p, p = x.len()) whose lower
 /// triangle has A[r, c] = a[offset + r + c·ld]. Each column is read once:
 /// it adds into y below the diagonal and, as a dot product, into y[c].
 #[multiversion(targets("x86_64+avx512f+avx512vl+fma", "x86_64+avx2+fma", "aarch64+neon"))]
 fn symv_lower(a: &[f64], ld: usize, offset: usize, x: &[f64], y: &mut [f64]) {
+    const K: usize = SYMV_COLUMNS;
     let p = x.len();
     let mut c = 0;
-    // Four columns per pass: one load and store of y per four columns.
-    while c + 4 <= p {
-        let col = |k: usize| &a[offset + (c + k) * ld..offset + (c + k) * ld + p];
-        let (a0, a1, a2, a3) = (col(0), col(1), col(2), col(3));
-        let (x0, x1, x2, x3) = (x[c], x[c + 1], x[c + 2], x[c + 3]);
-        // The 4 × 4 diagonal block, lower triangle.
-        let mut dots = [0.0f64; 4];
-        for r in c..c + 4 {
-            for (k, column) in [a0, a1, a2, a3].iter().enumerate() {
+    while c + K <= p {
+        let columns: [&[f64]; K] =
+            std::array::from_fn(|k| &a[offset + (c + k) * ld..offset + (c + k) * ld + p]);
+        let xc: [f64; K] = std::array::from_fn(|k| x[c + k]);
+        // The K × K diagonal block, lower triangle.
+        let mut dots = [0.0f64; K];
+        for r in c..c + K {
+            for (k, column) in columns.iter().enumerate() {
                 let ck = c + k;
                 if r == ck {
                     y[r] += column[r] * x[ck];
@@ -266,39 +269,40 @@ fn symv_lower(a: &[f64], ld: usize, offset: usize, x: &[f64], y: &mut [f64]) {
                 }
             }
         }
-        // Below it: four axpys and four dots fused, four rows at a time
-        // (one SIMD register per accumulator).
-        let (a0, a1, a2, a3) = (&a0[c + 4..], &a1[c + 4..], &a2[c + 4..], &a3[c + 4..]);
-        let (xs, ys) = (&x[c + 4..], &mut y[c + 4..]);
-        let mut acc = [[0.0f64; 4]; 4];
+        // Below it: K axpys and K dots fused, eight rows at a time (one
+        // AVX-512 register, or two AVX2 ones, per accumulator).
+        let below: [&[f64]; K] = columns.map(|column| &column[c + K..]);
+        let (xs, ys) = (&x[c + K..], &mut y[c + K..]);
+        let mut acc = [[0.0f64; 8]; K];
         let len = xs.len();
-        let body = len / 4 * 4;
-        for r in (0..body).step_by(4) {
-            let x4: &[f64; 4] = xs[r..r + 4].try_into().unwrap();
-            let y4: &mut [f64; 4] = (&mut ys[r..r + 4]).try_into().unwrap();
-            let c0: &[f64; 4] = a0[r..r + 4].try_into().unwrap();
-            let c1: &[f64; 4] = a1[r..r + 4].try_into().unwrap();
-            let c2: &[f64; 4] = a2[r..r + 4].try_into().unwrap();
-            let c3: &[f64; 4] = a3[r..r + 4].try_into().unwrap();
-            for h in 0..4 {
-                y4[h] += c0[h] * x0 + c1[h] * x1 + c2[h] * x2 + c3[h] * x3;
-                acc[0][h] += c0[h] * x4[h];
-                acc[1][h] += c1[h] * x4[h];
-                acc[2][h] += c2[h] * x4[h];
-                acc[3][h] += c3[h] * x4[h];
+        let body = len / 8 * 8;
+        for r in (0..body).step_by(8) {
+            let x8: &[f64; 8] = xs[r..r + 8].try_into().unwrap();
+            let y8: &mut [f64; 8] = (&mut ys[r..r + 8]).try_into().unwrap();
+            let a8: [&[f64; 8]; K] = below.map(|column| column[r..r + 8].try_into().unwrap());
+            for h in 0..8 {
+                let mut sum = 0.0;
+                for k in 0..K {
+                    sum += a8[k][h] * xc[k];
+                    acc[k][h] += a8[k][h] * x8[h];
+                }
+                y8[h] += sum;
             }
         }
         for i in body..len {
-            ys[i] += a0[i] * x0 + a1[i] * x1 + a2[i] * x2 + a3[i] * x3;
-            acc[0][0] += a0[i] * xs[i];
-            acc[1][0] += a1[i] * xs[i];
-            acc[2][0] += a2[i] * xs[i];
-            acc[3][0] += a3[i] * xs[i];
+            let mut sum = 0.0;
+            for k in 0..K {
+                sum += below[k][i] * xc[k];
+                acc[k][0] += below[k][i] * xs[i];
+            }
+            ys[i] += sum;
         }
-        for k in 0..4 {
-            y[c + k] += dots[k] + ((acc[k][0] + acc[k][1]) + (acc[k][2] + acc[k][3]));
+        for k in 0..K {
+            let a = &acc[k];
+            y[c + k] +=
+                dots[k] + (((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7])));
         }
-        c += 4;
+        c += K;
     }
     while c < p {
         let column = &a[offset + c * ld..offset + c * ld + p];
