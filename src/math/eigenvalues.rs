@@ -186,7 +186,8 @@ fn update_trailing(
 
 /// Below this |β| the reflector's 1/(α − β) can overflow (denormal columns, as
 /// the products of thousands of kernel values give): x is first scaled up by
-/// 1/SAFE_MIN, as LAPACK's `dlarfg` does. A power of two, so scaling is exact.
+/// 1/SAFE_MIN, as LAPACK's `dlarfg` does. A power of two, so scaling is exact,
+/// and once is enough: the smallest nonzero |β|, 2^-1074, becomes 2^-104.
 const SAFE_MIN: f64 = f64::MIN_POSITIVE / f64::EPSILON;
 
 /// The reflector H = I − τ u uᵀ (u[0] = 1) with H x = (β, 0, …, 0)ᵀ; `x`
@@ -199,20 +200,17 @@ fn householder(x: &mut [f64]) -> (f64, f64) {
         return (alpha, 0.0);
     }
     let mut beta = -alpha.signum() * alpha.hypot(tail);
-    let mut rescaled = 0;
-    while beta.abs() < SAFE_MIN && rescaled < 20 {
+    let rescaled = beta.abs() < SAFE_MIN;
+    if rescaled {
         x[1..].iter_mut().for_each(|v| *v /= SAFE_MIN);
-        (alpha, beta) = (alpha / SAFE_MIN, beta / SAFE_MIN);
-        rescaled += 1;
-    }
-    if rescaled > 0 {
+        alpha /= SAFE_MIN;
         tail = norm(&x[1..]);
         beta = -alpha.signum() * alpha.hypot(tail);
     }
     let tau = (beta - alpha) / beta;
     let scale = 1.0 / (alpha - beta);
     x[1..].iter_mut().for_each(|v| *v *= scale);
-    for _ in 0..rescaled {
+    if rescaled {
         beta *= SAFE_MIN;
     }
     (beta, tau)

@@ -171,7 +171,8 @@ impl<'a> PartitionSolver<'a> {
         gram: &SymmetricMatrix,
     ) -> Vec<SymmetricMatrix> {
         let (rows, rank) = (factor.nrows(), factor.ncols());
-        let mut weighted = self.buffers.zeros(rows * rank);
+        // Only classes with weights other than 1 need a scaled copy of F.
+        let mut weighted = Vec::new();
         let mut product = self.buffers.zeros(rows * rank);
         let reduced = self
             .weights
@@ -181,6 +182,9 @@ impl<'a> PartitionSolver<'a> {
                 let weighted_factor = if w.iter().all(|&wa| wa == 1.0) {
                     factor
                 } else {
+                    if weighted.is_empty() {
+                        weighted = self.buffers.zeros(rows * rank);
+                    }
                     let mut scaled = MatMut::from_column_major_slice_mut(&mut weighted, rows, rank);
                     scaled.copy_from(factor);
                     for (a, &wa) in w.iter().enumerate() {
@@ -218,7 +222,9 @@ impl<'a> PartitionSolver<'a> {
                 reduced
             })
             .collect();
-        self.buffers.give(weighted);
+        if !weighted.is_empty() {
+            self.buffers.give(weighted);
+        }
         self.buffers.give(product);
         reduced
     }
