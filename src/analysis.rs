@@ -9,11 +9,12 @@ use std::sync::OnceLock;
 use faer::Mat;
 
 use crate::arrange::dense::arrange;
+use crate::arrange::line::{is_line, resplit_partition};
 use crate::arrange::neighbours::{
     DEFAULT_NEIGHBOURS, Degrees, NeighbourGraph, OrderedColumns, PassCache, SPARSE_ABOVE,
-    Standardized, rounded, strongest_neighbours,
+    Standardized, strongest_neighbours,
 };
-use crate::arrange::seams::{Placement, place_for_seams};
+use crate::arrange::seams::{Placement, SeamWeights, place_for_seams};
 use crate::arrange::shrink::{Shrink, shrunk};
 use crate::arrange::sparse::{DENSE_BELOW, arrange_sparse};
 use crate::error::{Error, Result};
@@ -165,7 +166,10 @@ impl Analysis {
 
     /// Which features sit in which tree node: the dense partitioner, or for
     /// sparse weights the partitioner on each feature's strongest
-    /// correlations; on weights shrunk by `tau` (0: as they are).
+    /// correlations; on weights shrunk by `tau` (0: as they are). With dense
+    /// weights on a line, the splits of small odd-sized nodes are chosen for
+    /// seams within [`crate::arrange::line::RESPLIT_TOLERANCE`] of the
+    /// objective.
     pub fn partition(
         &self,
         tree: &CanonicalTree,
@@ -173,11 +177,18 @@ impl Analysis {
         seed: u64,
         tau: f64,
     ) -> Vec<usize> {
+        // On a line, the splits of small odd-sized nodes are then chosen so
+        // that the nodes can read as runs.
+        let for_seams = |partition: Vec<usize>, w: &Mat<f64>| match is_line(tree) {
+            true => resplit_partition(tree, &partition, w.as_ref(), levels),
+            false => partition,
+        };
         match &self.weights {
-            SurrogateWeights::Dense(w) if tau > 0.0 => {
-                arrange(shrunk(w.as_ref(), tau).as_ref(), tree, levels, seed)
-            }
-            SurrogateWeights::Dense(w) => arrange(w.as_ref(), tree, levels, seed),
+            SurrogateWeights::Dense(w) if tau > 0.0 => for_seams(
+                arrange(shrunk(w.as_ref(), tau).as_ref(), tree, levels, seed),
+                w,
+            ),
+            SurrogateWeights::Dense(w) => for_seams(arrange(w.as_ref(), tree, levels, seed), w),
             SurrogateWeights::Sparse(_) if tau > 0.0 => {
                 arrange_sparse(&self.graph().shrunk(tau), tree, levels, seed, DENSE_BELOW)
             }
@@ -190,15 +201,18 @@ impl Analysis {
     /// The order with every node's children placed as `placement` says; for
     /// seams, on the (rounded) weights the partitioner saw.
     pub fn place(&self, tree: &CanonicalTree, order: &[usize], placement: Placement) -> Vec<usize> {
-        match (placement, &self.weights) {
-            (Placement::Tree, _) => order.to_vec(),
-            (Placement::Seams, SurrogateWeights::Dense(w)) => {
-                place_for_seams(tree, order, &|a, b| rounded(w[(a, b)]))
-            }
-            (Placement::Seams, SurrogateWeights::Sparse(_)) => {
-                let graph = self.graph();
-                place_for_seams(tree, order, &|a, b| graph.weight(a, b))
-            }
+        match placement {
+            Placement::Tree => order.to_vec(),
+            Placement::Seams => place_for_seams(tree, order, &self.seam_weights()),
+        }
+    }
+
+    /// The weights whose seams the placement maximises: the dense
+    /// |correlations|, or the sparse graph of the strongest ones.
+    pub fn seam_weights(&self) -> SeamWeights<'_> {
+        match &self.weights {
+            SurrogateWeights::Dense(w) => SeamWeights::Dense(w.as_ref()),
+            SurrogateWeights::Sparse(_) => SeamWeights::Sparse(self.graph()),
         }
     }
 

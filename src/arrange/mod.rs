@@ -5,10 +5,11 @@
 //! does the same on a graph of each feature's strongest neighbours, which
 //! [`neighbours`] computes blockwise for tens of thousands of features.
 //! [`seams`] then places every node's children so that grid neighbours are
-//! correlated, which no canonical cut sees. [`shrink`] lowers weak
+//! correlated, which no canonical cut sees ([`line`]: exactly, in 1D). [`shrink`] lowers weak
 //! correlations, noisy on few rows, before the partitioner sees them.
 
 pub mod dense;
+pub mod line;
 pub mod neighbours;
 pub mod seams;
 pub mod shrink;
