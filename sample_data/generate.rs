@@ -176,6 +176,17 @@ fn wide_table(
 
 /// Writes `{stem}.parquet` (features in natural order) and
 /// `{stem}_shuffled.parquet` (in a fixed random order drawn from `seed`).
+/// Column j of the rows, each value rounded to 4 decimals.
+fn rounded_columns(rows: &[Vec<f64>], n: usize) -> Vec<ArrayRef> {
+    (0..n)
+        .map(|j| {
+            Arc::new(Float64Array::from_iter_values(
+                rows.iter().map(|s| (s[j] * 1e4).round() / 1e4),
+            )) as ArrayRef
+        })
+        .collect()
+}
+
 fn write_both(
     out: &Path,
     stem: &str,
@@ -397,13 +408,7 @@ fn bursts(out: &Path) {
         })
         .collect();
     let names: Vec<String> = (0..N).map(|i| format!("t{i:02}")).collect();
-    let columns: Vec<ArrayRef> = (0..N)
-        .map(|j| {
-            Arc::new(Float64Array::from_iter_values(
-                signals.iter().map(|s| (s[j] * 1e4).round() / 1e4),
-            )) as ArrayRef
-        })
-        .collect();
+    let columns = rounded_columns(&signals, N);
     let after: Vec<(Field, ArrayRef)> = vec![(
         Field::new("burst", DataType::Int32, false),
         Arc::new(Int32Array::from(label)),
@@ -465,13 +470,7 @@ fn templates(out: &Path) {
         })
         .collect();
     let names: Vec<String> = (0..N).map(|i| format!("s{i:02}")).collect();
-    let columns: Vec<ArrayRef> = (0..N)
-        .map(|j| {
-            Arc::new(Float64Array::from_iter_values(
-                series.iter().map(|s| (s[j] * 1e4).round() / 1e4),
-            )) as ArrayRef
-        })
-        .collect();
+    let columns = rounded_columns(&series, N);
     let after: Vec<(Field, ArrayRef)> = vec![(
         Field::new("class", DataType::Int64, false),
         Arc::new(Int64Array::from(label)),
