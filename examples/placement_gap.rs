@@ -2,6 +2,9 @@
 //! arranges a Parquet file's features as `entangle arrange` does, then places
 //! the partitioner's order with no kicks (greedy passes alone), the default
 //! number and a long search, and prints each one's seam score and time.
+//! The seams are those of the weights the placement sees: with sparse
+//! weights (above 4096 features) the strongest-neighbour graph, so they are
+//! below the |correlation| seams that `entangle arrange` reports.
 //!
 //! `cargo run --release --example placement_gap -- FILE (--array COL | --features-prefix P) [--shape H,W] [--kicks N]`
 //!
