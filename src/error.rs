@@ -32,6 +32,11 @@ pub enum Error {
     #[error("{path}: {problem}")]
     File { path: PathBuf, problem: String },
 
+    /// Memory the input needs and may not have (a pool's limit or the
+    /// machine's budget), with what would help.
+    #[error("{0}")]
+    Memory(String),
+
     /// A numerical step failed (should not happen on valid input).
     #[error("numerical failure: {0}")]
     Numerical(String),

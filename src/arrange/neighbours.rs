@@ -56,9 +56,18 @@ impl FeatureColumns {
         }
     }
 
+    /// Room for `rows` more rows in every column, reserved at once so that
+    /// columns grow as [`Self::size_after`] says.
+    pub fn reserve(&mut self, rows: usize) {
+        for column in &mut self.columns {
+            column.reserve(rows);
+        }
+    }
+
     /// Appends rows stored back to back (`values.len()` = rows × N).
     pub fn extend_rows(&mut self, values: &[f64]) {
         let n = self.features();
+        self.reserve(values.len() / n.max(1));
         for row in values.chunks_exact(n) {
             for (column, &v) in self.columns.iter_mut().zip(row) {
                 column.push(v);
@@ -66,7 +75,38 @@ impl FeatureColumns {
         }
     }
 
-    /// Appends another part's rows (row order does not matter to correlations).
+    /// Bytes the columns hold.
+    pub fn size(&self) -> usize {
+        8 * self.columns.iter().map(Vec::capacity).sum::<usize>()
+    }
+
+    /// Bytes the columns hold at most once `more` rows are appended: a
+    /// column grows as a `Vec` reserving them does.
+    pub fn size_after(&self, more: usize) -> usize {
+        8 * self
+            .columns
+            .iter()
+            .map(|c| grown_capacity(c.capacity(), c.len() + more))
+            .sum::<usize>()
+    }
+
+    /// The columns as given, one `Vec` per feature (to encode them).
+    pub fn columns(&self) -> &[Vec<f64>] {
+        &self.columns
+    }
+
+    /// Columns of equal length, as [`Self::columns`] gave them; `None` if
+    /// their lengths differ.
+    pub fn from_columns(columns: Vec<Vec<f64>>) -> Option<Self> {
+        let rows = columns.first().map_or(0, Vec::len);
+        columns
+            .iter()
+            .all(|c| c.len() == rows)
+            .then_some(FeatureColumns { columns })
+    }
+
+    /// Appends another part's rows ([`Self::standardize`] reads the rows in
+    /// a canonical order, so the order parts merge in does not matter).
     pub fn merge(&mut self, other: FeatureColumns) {
         for (mine, theirs) in self.columns.iter_mut().zip(other.columns) {
             mine.extend(theirs);
@@ -79,10 +119,37 @@ impl FeatureColumns {
         column.iter().all(|&v| v == column[0])
     }
 
+    /// The rows sorted by their values: a row order that does not depend
+    /// on how the rows were split into parts or in which order the parts
+    /// arrived, so that sums over rows round the same way for any split.
+    /// Rows compare by a hash of their bits first (one pass over the
+    /// columns), then, on equal hashes, value by value.
+    fn canonical_row_order(&self) -> Vec<usize> {
+        let mut hashes = vec![0u64; self.rows()];
+        for column in &self.columns {
+            for (h, v) in hashes.iter_mut().zip(column) {
+                *h = (h.rotate_left(5) ^ v.to_bits()).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            }
+        }
+        let mut order: Vec<usize> = (0..self.rows()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            hashes[a].cmp(&hashes[b]).then_with(|| {
+                self.columns
+                    .iter()
+                    .map(|c| c[a].total_cmp(&c[b]))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
+        order
+    }
+
     /// Column j becomes (x_j − mean) / ‖x_j − mean‖, so that x_iᵀ x_j is the
     /// Pearson correlation; a constant feature becomes zeros (weight 0).
+    /// Rows are taken in [`Self::canonical_row_order`].
     pub fn standardize(&self) -> Standardized {
         let (rows, n) = (self.rows(), self.features());
+        let order = self.canonical_row_order();
         let mut data = Mat::<f64>::zeros(rows, n);
         let mut constant = Vec::new();
         for (j, column) in self.columns.iter().enumerate() {
@@ -92,27 +159,43 @@ impl FeatureColumns {
                 .expect("a Mat column");
             let out = out.as_slice_mut();
             let is_constant = self.is_constant(j);
-            let mean = column.iter().sum::<f64>() / rows as f64;
-            let norm = column
+            for (o, &r) in out.iter_mut().zip(&order) {
+                *o = column[r];
+            }
+            let mean = out.iter().sum::<f64>() / rows as f64;
+            let norm = out
                 .iter()
                 .map(|v| (v - mean) * (v - mean))
                 .sum::<f64>()
                 .sqrt();
             if is_constant || !(norm > 0.0 && norm.is_finite()) {
+                out.fill(0.0);
                 constant.push(j);
                 continue;
             }
-            for (o, v) in out.iter_mut().zip(column) {
-                *o = (v - mean) / norm;
+            for o in out.iter_mut() {
+                *o = (*o - mean) / norm;
             }
         }
         Standardized { data, constant }
     }
 }
 
+/// The capacity of a `Vec<f64>` of capacity `capacity` after reserving
+/// room for `needed` elements in all: at least doubled, as the standard
+/// library grows it.
+pub fn grown_capacity(capacity: usize, needed: usize) -> usize {
+    if needed <= capacity {
+        capacity
+    } else {
+        needed.max(capacity.saturating_mul(2)).max(4)
+    }
+}
+
 /// How the surrogate weights are held: dense N × N co-moments, or the
 /// feature columns for blockwise sparse weights (`--weights`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Weighting {
     /// Sparse above [`SPARSE_ABOVE`] features, dense otherwise.
     #[default]
@@ -127,6 +210,15 @@ pub const SPARSE_ABOVE: usize = 4096;
 pub const DEFAULT_NEIGHBOURS: usize = 16;
 
 impl Weighting {
+    /// The option value naming it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Weighting::Auto => "auto",
+            Weighting::Dense => "dense",
+            Weighting::Sparse => "sparse",
+        }
+    }
+
     /// Whether `features` features get sparse weights.
     pub fn is_sparse(self, features: usize) -> bool {
         match self {

@@ -85,6 +85,7 @@ impl FeatureBlock {
                 starts,
                 width,
             } => {
+                columns.reserve(starts.len());
                 for &s in starts {
                     columns.extend_rows(&values.values()[s..s + width]);
                 }

@@ -22,7 +22,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::arrange::neighbours::Weighting;
 use crate::error::{Error, Result};
 use crate::io::block::FeatureBlock;
-use crate::io::summary::RowSummary;
+use crate::io::summary::{Budget, RowSummary};
 use crate::math::labels::LabelKey;
 
 /// Rows per record batch read.
@@ -681,6 +681,7 @@ pub fn scan_sources(
     let mut feature_names: Option<Vec<String>> = None;
     let mut summary = RowSummary::new(options.max_samples, options.seed, options.label.is_some())
         .with_weighting(options.weighting);
+    let mut budget = Budget::machine();
     let (mut rows, mut skipped) = (0u64, 0u64);
 
     for source in sources {
@@ -738,7 +739,8 @@ pub fn scan_sources(
                     ),
                 ));
             }
-            summary.add(
+            summary.add_within(
+                &mut budget,
                 &block,
                 &features_label(&features),
                 row_labels.as_ref().map(|(n, k)| (*n, k.as_slice())),

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::arrange::neighbours::{FeatureColumns, Weighting};
+use crate::arrange::neighbours::{FeatureColumns, Weighting, grown_capacity};
 use crate::error::{Error, Result};
 use crate::io::block::FeatureBlock;
 use crate::math::exact_moments;
@@ -23,6 +23,78 @@ use crate::math::sample::{BottomK, SampledRow};
 /// Values (f64) that sparse weights may hold in memory: 8 GiB, a third of
 /// this machine class's memory (the standardized copy doubles it).
 const MAX_COLUMN_VALUES: usize = 1 << 30;
+
+/// Memory that a summary may hold: an engine's memory pool, or a fixed
+/// [`Budget`]. Asked before every allocation that grows with the input.
+pub trait MemoryGrant: Send + Sync + std::fmt::Debug {
+    /// Asks for the summary to grow from `held` bytes to `bytes` in all;
+    /// when refused, the reason, for the error.
+    fn grow(&mut self, held: usize, bytes: usize) -> std::result::Result<(), String>;
+    /// The summary now holds `bytes`. (An engine that tracks an
+    /// accumulator's `size()` holds them from here on: a pool's grant for
+    /// the growth is given back.)
+    fn settle(&mut self, bytes: usize);
+}
+
+/// A fixed number of bytes one summary may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    limit: usize,
+}
+
+impl Budget {
+    pub fn new(limit: usize) -> Self {
+        Budget { limit }
+    }
+
+    /// Three quarters of this machine's physical memory (all of it when
+    /// the system does not say): what a process can hold without being
+    /// killed or swapping, with room for the input's own buffers.
+    pub fn machine() -> Self {
+        Budget::new(physical_memory().map_or(usize::MAX, |m| m / 4 * 3))
+    }
+}
+
+impl MemoryGrant for Budget {
+    fn settle(&mut self, _bytes: usize) {}
+
+    fn grow(&mut self, _held: usize, bytes: usize) -> std::result::Result<(), String> {
+        if bytes <= self.limit {
+            return Ok(());
+        }
+        Err(format!(
+            "the memory budget is {} (three quarters of this machine's memory)",
+            bytes_text(self.limit)
+        ))
+    }
+}
+
+#[cfg(unix)]
+fn physical_memory() -> Option<usize> {
+    // SAFETY: sysconf reads a system constant and has no preconditions.
+    let (pages, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (pages > 0 && page > 0).then(|| (pages as usize).saturating_mul(page as usize))
+}
+
+#[cfg(not(unix))]
+fn physical_memory() -> Option<usize> {
+    None
+}
+
+/// Bytes for people: `47.7 GiB`, `512.0 MiB`.
+pub fn bytes_text(bytes: usize) -> String {
+    let gib = bytes as f64 / (1u64 << 30) as f64;
+    if gib >= 1.0 {
+        format!("{gib:.1} GiB")
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+    }
+}
 
 /// A mergeable summary of rows.
 #[derive(Debug, Clone)]
@@ -171,6 +243,84 @@ impl RowSummary {
         self.check_rows(features)
     }
 
+    /// [`Self::add`], once `grant` has allowed the memory it will hold; a
+    /// refusal is an [`Error::Memory`] saying what would help.
+    pub fn add_within(
+        &mut self,
+        grant: &mut dyn MemoryGrant,
+        block: &FeatureBlock,
+        features: &str,
+        labels: Option<(&str, &[LabelKey])>,
+    ) -> Result<()> {
+        let width = block.width();
+        self.check_width(width, features)?;
+        let needed = self.size_after_adding(width, block.rows());
+        grant
+            .grow(self.size(), needed)
+            .map_err(|why| self.memory_error(width, needed, &why))?;
+        let added = self.add(block, features, labels);
+        grant.settle(self.size());
+        added
+    }
+
+    /// Bytes held at most once `rows` rows of `width` features are added.
+    pub fn size_after_adding(&self, width: usize, rows: usize) -> usize {
+        let total = self.rows as usize + rows;
+        let sample =
+            self.sample.capacity().min(total) * (std::mem::size_of::<SampledRow>() + 8 * width);
+        let weights = match (&self.comoments, &self.columns) {
+            (Some(stats), _) => stats.size(),
+            (None, Some(columns)) => columns.size_after(rows),
+            (None, None) if self.weighting.is_sparse(width) => 8usize
+                .saturating_mul(width)
+                .saturating_mul(grown_capacity(0, rows)),
+            (None, None) => DenseMoments::size_for(width, self.exact_moments),
+        };
+        std::mem::size_of::<Self>()
+            + sample
+            + weights
+            + self.labels.as_ref().map_or(0, |l| 32 * (l.len() + rows))
+    }
+
+    /// Bytes held at most while a part of `part_size` bytes and `part_rows`
+    /// rows ([`StateHeader`]) merges in: both, this one grown by its rows.
+    pub fn size_after_merging(&self, part: &StateHeader) -> usize {
+        let rows = part.rows as usize;
+        let columns_growth = self
+            .columns
+            .as_ref()
+            .map_or(0, |c| c.size_after(rows) - c.size());
+        self.size() + columns_growth + part.size as usize
+    }
+
+    /// The error for memory that was refused: how much, for what, why, and
+    /// what would help.
+    pub fn memory_error(&self, width: usize, bytes: usize, why: &str) -> Error {
+        let (weights, what, help) = if self.comoments.is_some() || !self.weighting.is_sparse(width)
+        {
+            (
+                "dense",
+                if self.exact_moments {
+                    "exact co-moments, 256 bytes per pair of features"
+                } else {
+                    "co-moments, 8 bytes per pair of features"
+                },
+                "weights=sparse keeps each feature's strongest correlations instead \
+                 (8 bytes per row and feature; the default above 4096 features)",
+            )
+        } else {
+            (
+                "sparse",
+                "every row of every feature, 8 bytes per value",
+                "use fewer rows (a sample) or fewer features, or allow more memory",
+            )
+        };
+        Error::Memory(format!(
+            "{width} features with {weights} weights need {} ({what}), and {why}; {help}",
+            bytes_text(bytes)
+        ))
+    }
+
     /// Exact co-moments hold up to [`exact_moments::MAX_ROWS`] rows.
     fn check_rows(&self, features: &str) -> Result<()> {
         if self.exact_moments && self.rows > exact_moments::MAX_ROWS {
@@ -199,6 +349,20 @@ impl RowSummary {
     pub fn merge(&mut self, other: RowSummary, features: &str, label: &str) -> Result<()> {
         if let Some(n) = other.features() {
             self.check_width(n, features)?;
+        }
+        if (other.seed, other.sample.capacity(), other.labels.is_some())
+            != (self.seed, self.sample.capacity(), self.labels.is_some())
+        {
+            return Err(Error::Data(
+                "partial states of different calls (seed, max_samples or label differ)".into(),
+            ));
+        }
+        if other.columns.is_some() && self.comoments.is_some()
+            || other.comoments.is_some() && self.columns.is_some()
+        {
+            return Err(Error::Data(
+                "partial states mix dense and sparse weights".into(),
+            ));
         }
         if let (Some(set), Some(theirs)) = (self.labels.as_mut(), other.labels.as_ref()) {
             set.merge(label, theirs)?;
@@ -241,12 +405,9 @@ impl RowSummary {
         )
     }
 
-    /// Bytes that [`RowSummary::decode`] turns back into an equal summary.
+    /// Bytes that [`RowSummary::decode`] turns back into an equal summary:
+    /// a [`StateHeader`], then the summary (postcard).
     pub fn encode(&self) -> Vec<u8> {
-        assert!(
-            self.columns.is_none(),
-            "only dense summaries travel between processes"
-        );
         let stored = StoredSummary {
             seed: self.seed,
             rows: self.rows,
@@ -262,18 +423,67 @@ impl RowSummary {
                 .collect(),
             comoments: self.comoments.clone(),
             exact_moments: self.exact_moments,
+            columns: self.columns.as_ref().map(|c| c.columns().to_vec()),
             labels: self
                 .labels
                 .as_ref()
                 .map(|set| set.values().map(StoredLabel::from).collect()),
         };
-        postcard::to_stdvec(&stored).expect("a summary always serializes")
+        let payload = postcard::to_stdvec(&stored).expect("a summary always serializes");
+        StateHeader {
+            features: self.features().unwrap_or(0) as u64,
+            rows: self.rows,
+            size: self.size() as u64,
+        }
+        .prepend(&payload)
     }
 
-    /// Reads a summary written by [`RowSummary::encode`].
+    /// Reads a summary written by [`RowSummary::encode`], checking every
+    /// part: a truncated, altered or inconsistent state is an error.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let stored: StoredSummary = postcard::from_bytes(bytes)
-            .map_err(|e| Error::Data(format!("corrupt partial state: {e}")))?;
+        let header = StateHeader::read(bytes)?;
+        let stored: StoredSummary = postcard::from_bytes(&bytes[StateHeader::LEN..])
+            .map_err(|e| corrupt(format!("{e}")))?;
+        let features = header.features as usize;
+        if stored.rows != header.rows {
+            return Err(corrupt("row counts differ".into()));
+        }
+        let sparse = match (&stored.comoments, &stored.columns) {
+            (Some(_), Some(_)) => return Err(corrupt("both dense and sparse weights".into())),
+            (None, None) if stored.rows > 0 => {
+                return Err(corrupt("rows but neither dense nor sparse weights".into()));
+            }
+            (None, None) if features > 0 => return Err(corrupt("features but no rows".into())),
+            (_, columns) => columns.is_some(),
+        };
+        if let Some(m) = &stored.comoments
+            && (!m.is_consistent()
+                || m.features() != features
+                || m.count() != stored.rows
+                || matches!(m, DenseMoments::Exact(_)) != stored.exact_moments)
+        {
+            return Err(corrupt(
+                "co-moment sizes, counts or windows out of range".into(),
+            ));
+        }
+        let columns = match stored.columns {
+            Some(columns) => {
+                let columns = FeatureColumns::from_columns(columns)
+                    .filter(|c| c.features() == features && c.rows() as u64 == stored.rows)
+                    .ok_or_else(|| corrupt("feature columns of the wrong size".into()))?;
+                Some(columns)
+            }
+            None => None,
+        };
+        let labeled = stored.labels.is_some();
+        if stored.sample.len() as u64 > stored.max_samples.min(stored.rows)
+            || stored
+                .sample
+                .iter()
+                .any(|r| r.values.len() != features || r.label.is_some() != labeled)
+        {
+            return Err(corrupt("sampled rows of the wrong size".into()));
+        }
         let mut sample = BottomK::new(stored.max_samples as usize);
         for row in stored.sample {
             sample.offer(SampledRow {
@@ -292,21 +502,18 @@ impl RowSummary {
             }
             None => None,
         };
-        if let Some(DenseMoments::Exact(m)) = &stored.comoments
-            && !m.is_consistent()
-        {
-            return Err(Error::Data(
-                "corrupt partial state: co-moment sizes or windows out of range".into(),
-            ));
-        }
         Ok(RowSummary {
             seed: stored.seed,
             rows: stored.rows,
             sample,
-            weighting: Weighting::Dense,
+            weighting: if sparse {
+                Weighting::Sparse
+            } else {
+                Weighting::Dense
+            },
             comoments: stored.comoments,
             exact_moments: stored.exact_moments,
-            columns: None,
+            columns,
             labels,
         })
     }
@@ -317,8 +524,63 @@ impl RowSummary {
         std::mem::size_of::<Self>()
             + self.sample.len() * (std::mem::size_of::<SampledRow>() + 8 * n)
             + self.comoments.as_ref().map_or(0, DenseMoments::size)
-            + self.columns.as_ref().map_or(0, |c| 8 * n * c.rows())
+            + self.columns.as_ref().map_or(0, FeatureColumns::size)
             + self.labels.as_ref().map_or(0, |l| 32 * l.len())
+    }
+}
+
+fn corrupt(problem: String) -> Error {
+    Error::Data(format!("corrupt partial state: {problem}"))
+}
+
+/// What an encoded state says of itself before it is decoded, so that its
+/// memory can be granted first: its features, rows and decoded size. The
+/// checksum (XXH3 of everything after it) refuses truncated or altered bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateHeader {
+    pub features: u64,
+    pub rows: u64,
+    /// Bytes the decoded summary holds ([`RowSummary::size`]).
+    pub size: u64,
+}
+
+impl StateHeader {
+    const MAGIC: [u8; 4] = *b"ENT1";
+    /// Magic, checksum, features, rows, size.
+    pub const LEN: usize = 4 + 8 * 4;
+
+    fn prepend(&self, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(Self::LEN + payload.len());
+        bytes.extend_from_slice(&Self::MAGIC);
+        bytes.extend_from_slice(&[0; 8]);
+        for v in [self.features, self.rows, self.size] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        bytes.extend_from_slice(payload);
+        let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[12..]);
+        bytes[4..12].copy_from_slice(&checksum.to_le_bytes());
+        bytes
+    }
+
+    /// The header of an encoded state, once its magic and checksum hold.
+    pub fn read(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < Self::LEN || bytes[..4] != Self::MAGIC {
+            return Err(corrupt(format!(
+                "{} bytes that do not start an entangle state",
+                bytes.len()
+            )));
+        }
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        if xxhash_rust::xxh3::xxh3_64(&bytes[12..]) != word(4) {
+            return Err(corrupt(
+                "checksum mismatch (truncated or altered in transit)".into(),
+            ));
+        }
+        Ok(StateHeader {
+            features: word(12),
+            rows: word(20),
+            size: word(28),
+        })
     }
 }
 
@@ -331,6 +593,8 @@ struct StoredSummary {
     sample: Vec<StoredRow>,
     comoments: Option<DenseMoments>,
     exact_moments: bool,
+    /// Sparse weights: every row, feature by feature.
+    columns: Option<Vec<Vec<f64>>>,
     labels: Option<Vec<StoredLabel>>,
 }
 
@@ -490,6 +754,209 @@ mod tests {
         assert_eq!(e, "partial states mix exact and streamed co-moments");
     }
 
+    /// One sparse summary per range of rows (labels and a sample too, so
+    /// that every part of a state is exercised).
+    fn sparse_parts(ranges: &[std::ops::Range<usize>]) -> Vec<RowSummary> {
+        let value = |r: usize, j: usize| (r as f64 * 0.37 + j as f64 * 1.3).sin() * 10.0 + 3.1;
+        ranges
+            .iter()
+            .map(|range| {
+                let mut part = RowSummary::new(8, 3, true).with_weighting(Weighting::Sparse);
+                part.add(
+                    &block_of(range.clone(), 6, value),
+                    "x",
+                    Some(("y", &labels(range.clone()))),
+                )
+                .unwrap();
+                part
+            })
+            .collect()
+    }
+
+    fn standardized_bits(summary: &RowSummary) -> Vec<u64> {
+        let s = summary.columns().unwrap().standardize();
+        let m = s.as_ref();
+        (0..m.ncols())
+            .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)].to_bits()))
+            .collect()
+    }
+
+    #[test]
+    fn sparse_parts_give_the_same_bits_for_any_split_and_order() {
+        let whole = sparse_parts(std::slice::from_ref(&(0..50))).remove(0);
+        for split in [vec![0..7, 7..20, 20..23, 23..50], vec![0..1, 1..50]] {
+            let parts = sparse_parts(&split);
+            for reversed in [false, true] {
+                let mut merged = RowSummary::new(8, 3, true).with_weighting(Weighting::Sparse);
+                let mut order: Vec<&RowSummary> = parts.iter().collect();
+                if reversed {
+                    order.reverse();
+                }
+                for part in order {
+                    let part = RowSummary::decode(&part.encode()).unwrap();
+                    merged.merge(part, "x", "y").unwrap();
+                }
+                assert_eq!(merged.rows(), 50);
+                assert_eq!(merged.columns().unwrap().rows(), 50);
+                assert_eq!(
+                    standardized_bits(&merged),
+                    standardized_bits(&whole),
+                    "{split:?}"
+                );
+                assert_eq!(
+                    merged.sample_matrix().0.values,
+                    whole.sample_matrix().0.values
+                );
+            }
+        }
+        // Dense and sparse parts do not mix.
+        let mut dense = RowSummary::new(8, 3, true);
+        dense
+            .add(&block(0..5, 6), "x", Some(("y", &labels(0..5))))
+            .unwrap();
+        let e = dense
+            .merge(whole.clone(), "x", "y")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "partial states mix dense and sparse weights");
+        // Nor do parts of different calls.
+        let e = RowSummary::new(8, 4, true)
+            .merge(whole, "x", "y")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("seed, max_samples or label differ"), "{e}");
+    }
+
+    /// States of every kind: exact co-moments, streamed ones with a
+    /// labeled sample, sparse columns.
+    fn corpus_states() -> Vec<Vec<u8>> {
+        let mut exact = RowSummary::new(0, 0, false).with_exact_moments();
+        exact.add(&block(0..9, 4), "x", None).unwrap();
+        let mut streamed = RowSummary::new(5, 1, true);
+        streamed
+            .add(&block(0..9, 4), "x", Some(("y", &labels(0..9))))
+            .unwrap();
+        let sparse = sparse_parts(&[0..12]).remove(0);
+        vec![exact.encode(), streamed.encode(), sparse.encode()]
+    }
+
+    #[test]
+    fn every_truncated_or_altered_state_is_refused() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(31);
+        for state in corpus_states() {
+            assert!(RowSummary::decode(&state).is_ok());
+            for _ in 0..200 {
+                let mut bytes = state.clone();
+                if rng.random_bool(0.3) {
+                    bytes.truncate(rng.random_range(0..state.len()));
+                } else {
+                    for _ in 0..rng.random_range(1..=3) {
+                        let at = rng.random_range(0..bytes.len());
+                        bytes[at] ^= 1 << rng.random_range(0..8);
+                    }
+                }
+                let e = RowSummary::decode(&bytes).unwrap_err().to_string();
+                assert!(e.starts_with("corrupt partial state: "), "{e}");
+            }
+        }
+    }
+
+    /// `stored` with its fields edited, encoded with a valid header.
+    fn reencoded(state: &[u8], edit: impl Fn(&mut StoredSummary, &mut StateHeader)) -> Vec<u8> {
+        let mut header = StateHeader::read(state).unwrap();
+        let mut stored: StoredSummary = postcard::from_bytes(&state[StateHeader::LEN..]).unwrap();
+        edit(&mut stored, &mut header);
+        header.prepend(&postcard::to_stdvec(&stored).unwrap())
+    }
+
+    #[test]
+    fn states_whose_parts_disagree_are_refused() {
+        let [exact, streamed, sparse] = <[Vec<u8>; 3]>::try_from(corpus_states()).unwrap();
+        let refused = |bytes: Vec<u8>| RowSummary::decode(&bytes).unwrap_err().to_string();
+        let cases = [
+            (
+                reencoded(&streamed, |s, _| {
+                    s.sample[0].values.pop().map(drop).unwrap()
+                }),
+                "sampled rows of the wrong size",
+            ),
+            (
+                reencoded(&streamed, |s, _| s.max_samples = 2),
+                "sampled rows of the wrong size",
+            ),
+            (
+                reencoded(&sparse, |s, _| s.columns.as_mut().unwrap()[2].push(1.0)),
+                "feature columns of the wrong size",
+            ),
+            (
+                reencoded(&sparse, |_, h| h.features = 7),
+                "feature columns of the wrong size",
+            ),
+            (
+                reencoded(&exact, |_, h| h.features = 5),
+                "co-moment sizes, counts or windows out of range",
+            ),
+            (
+                reencoded(&exact, |s, h| {
+                    s.rows = 10;
+                    h.rows = 10
+                }),
+                "co-moment sizes, counts or windows out of range",
+            ),
+            (
+                reencoded(&exact, |s, _| s.exact_moments = false),
+                "co-moment sizes, counts or windows out of range",
+            ),
+            (reencoded(&exact, |_, h| h.rows = 3), "row counts differ"),
+            (
+                reencoded(&sparse, |s, _| {
+                    s.comoments = Some(DenseMoments::new(6, true))
+                }),
+                "both dense and sparse weights",
+            ),
+            (
+                reencoded(&exact, |s, _| s.comoments = None),
+                "rows but neither dense nor sparse weights",
+            ),
+        ];
+        for (bytes, problem) in cases {
+            assert_eq!(refused(bytes), format!("corrupt partial state: {problem}"));
+        }
+    }
+
+    #[test]
+    fn memory_beyond_the_grant_is_refused_before_it_is_allocated() {
+        let mut dense = RowSummary::new(0, 0, false).with_exact_moments();
+        // 3000 features' exact co-moments: 1.1 GiB, refused by a 64 MiB budget.
+        let e = dense
+            .add_within(&mut Budget::new(64 << 20), &block(0..2, 3000), "x", None)
+            .unwrap_err();
+        assert!(matches!(e, Error::Memory(_)));
+        assert_eq!(
+            e.to_string(),
+            "3000 features with dense weights need 1.1 GiB (exact co-moments, 256 bytes per \
+             pair of features), and the memory budget is 64.0 MiB (three quarters of this \
+             machine's memory); weights=sparse keeps each feature's strongest correlations \
+             instead (8 bytes per row and feature; the default above 4096 features)"
+        );
+        assert_eq!(dense.rows(), 0, "nothing was added");
+        let mut sparse = RowSummary::new(0, 0, false).with_weighting(Weighting::Sparse);
+        sparse
+            .add_within(&mut Budget::new(64 << 20), &block(0..2, 3000), "x", None)
+            .unwrap();
+        let e = sparse
+            .add_within(&mut Budget::new(1 << 20), &block(2..100, 3000), "x", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("3000 features with sparse weights need"), "{e}");
+        assert!(e.ends_with("use fewer rows (a sample) or fewer features, or allow more memory"));
+        // What is held stays within what was asked for.
+        let asked = sparse.size_after_adding(3000, 98);
+        sparse.add(&block(2..100, 3000), "x", None).unwrap();
+        assert!(sparse.size() <= asked, "{} > {asked}", sparse.size());
+    }
+
     #[test]
     fn differing_widths_and_corrupt_states_are_errors() {
         let mut s = RowSummary::new(4, 0, false);
@@ -500,6 +967,9 @@ mod tests {
             "column 'x': array lengths differ: rows with 4 and with 3 features"
         );
         let e = RowSummary::decode(&[1, 2, 3]).unwrap_err().to_string();
-        assert!(e.starts_with("corrupt partial state"), "{e}");
+        assert_eq!(
+            e,
+            "corrupt partial state: 3 bytes that do not start an entangle state"
+        );
     }
 }

@@ -170,10 +170,20 @@ impl ExactCoMoments {
     }
 
     /// Bytes of the state.
+    /// Bytes a state of `features` features takes at most, workspaces
+    /// included (for a memory reservation made before allocating).
+    pub fn size_for(features: usize) -> usize {
+        let block = SLICES * BLOCK_FEATURES.min(features);
+        (features * (features + 1) / 2).saturating_mul(std::mem::size_of::<DigitProducts>())
+            + features * (std::mem::size_of::<Digits>() + 24)
+            + 8 * (CHUNK_ELEMENTS.max(SLICES * features) + block * block)
+    }
+
     pub fn size(&self) -> usize {
         let n = self.features();
-        self.products.len() * std::mem::size_of::<DigitProducts>()
+        self.products.capacity() * std::mem::size_of::<DigitProducts>()
             + n * (std::mem::size_of::<Digits>() + 24)
+            + 8 * (self.workspace.capacity() + self.block.capacity())
     }
 
     /// Whether a decoded state is whole: every vector sized for its features

@@ -286,6 +286,41 @@ pub enum DenseMoments {
 }
 
 impl DenseMoments {
+    /// Bytes that moments of `features` features take at most, workspaces
+    /// included (for a memory reservation made before allocating).
+    pub fn size_for(features: usize, exact: bool) -> usize {
+        if exact {
+            ExactCoMoments::size_for(features)
+        } else {
+            8 * (features.saturating_mul(features)
+                + 3 * features
+                + CENTRING_CHUNK_ELEMENTS.max(features))
+        }
+    }
+
+    /// Rows added.
+    pub fn count(&self) -> u64 {
+        match self {
+            DenseMoments::Streamed(m) => m.count(),
+            DenseMoments::Exact(m) => m.count(),
+        }
+    }
+
+    /// Whether a decoded state is whole (every part sized for its features).
+    pub fn is_consistent(&self) -> bool {
+        match self {
+            DenseMoments::Streamed(m) => {
+                let n = m.features();
+                m.min.len() == n
+                    && m.max.len() == n
+                    && m.comoment.nrows() == n
+                    && m.count >= 0.0
+                    && m.count.fract() == 0.0
+            }
+            DenseMoments::Exact(m) => m.is_consistent(),
+        }
+    }
+
     /// Empty moments of `features` features, exact or streamed.
     pub fn new(features: usize, exact: bool) -> Self {
         if exact {
@@ -319,7 +354,9 @@ impl DenseMoments {
     /// Bytes of the state.
     pub fn size(&self) -> usize {
         match self {
-            DenseMoments::Streamed(m) => 8 * (m.features().pow(2) + 3 * m.features()),
+            DenseMoments::Streamed(m) => {
+                8 * (m.features().pow(2) + 3 * m.features() + m.workspace.capacity())
+            }
             DenseMoments::Exact(m) => m.size(),
         }
     }
