@@ -101,9 +101,14 @@ def surrogate_entanglement(
     shape: Shape = None,
     levels: Levels = None,
     skip_null_rows: bool | None = None,
+    weights: str | None = None,
+    neighbours: int | None = None,
 ) -> pl.Expr:
     """The surrogate entanglement from all rows: the mean over levels of the
-    mean |correlation| cut by the canonical partitions."""
+    mean |correlation| cut by the canonical partitions. ``weights`` is
+    ``"auto"`` (default: sparse above 4096 features), ``"dense"`` or
+    ``"sparse"``; ``neighbours`` is the number of strongest correlations
+    kept per feature with sparse weights (default 16)."""
     options = given(locals(), "features")
     return _reduction("surrogate_entanglement", [_features(features)], options)
 
@@ -117,11 +122,14 @@ def feature_order(
     skip_null_rows: bool | None = None,
     placement: str | None = None,
     shrink: str | float | None = None,
+    weights: str | None = None,
+    neighbours: int | None = None,
 ) -> pl.Expr:
     """The feature order that lowers the entanglement, a ``List(Int32)``:
     element g is the input position of the feature placed at grid position g.
     ``placement`` is ``"seams"`` (default) or ``"tree"``; ``shrink`` is
-    ``"none"`` (default), ``"auto"`` or τ (as ``entangle arrange --shrink``)."""
+    ``"none"`` (default), ``"auto"`` or τ (as ``entangle arrange --shrink``);
+    ``weights`` and ``neighbours`` as for :func:`surrogate_entanglement`."""
     options = given(locals(), "features")
     return _reduction("feature_order", [_features(features)], options)
 
@@ -151,6 +159,8 @@ def rearrange(
     skip_null_rows: bool | None = None,
     placement: str | None = None,
     shrink: str | float | None = None,
+    weights: str | None = None,
+    neighbours: int | None = None,
 ) -> tuple[Frame, list[int]]:
     """``frame`` with its features rearranged, and the order. Wide layout
     (``features`` names, or every numeric column starting with
@@ -169,6 +179,8 @@ def rearrange(
         skip_null_rows=skip_null_rows,
         placement=placement,
         shrink=shrink,
+        weights=weights,
+        neighbours=neighbours,
     )
     if array is not None:
         order = _order(lazy, pl.col(array), options)

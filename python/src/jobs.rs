@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use arrow::array::RecordBatchReader;
 use arrow::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
-use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
+use pyo3::exceptions::{PyFileNotFoundError, PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 use serde::Deserialize;
@@ -28,6 +28,7 @@ use entangle::jobs::{self, ApplyOverrides, ArrangeJob, Measure, Quiet, Selection
 fn to_py(e: Error) -> PyErr {
     match &e {
         Error::File { path, .. } if !path.exists() => PyFileNotFoundError::new_err(e.to_string()),
+        Error::Memory(_) => PyMemoryError::new_err(e.to_string()),
         _ => PyValueError::new_err(e.to_string()),
     }
 }

@@ -7,6 +7,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use clap::{Args, ValueEnum};
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::DFParser;
 
@@ -29,6 +30,36 @@ pub struct SqlArgs {
     /// instead of in this process.
     #[arg(long, value_name = "URL")]
     cluster: Option<String>,
+    /// Memory the query may hold, such as 4G or 512M (K, M, G, T: powers
+    /// of 1024); past it the query ends with "Resources exhausted". Default:
+    /// no limit but the machine's.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, conflicts_with = "cluster")]
+    memory_limit: Option<usize>,
+}
+
+/// `4G`, `512M`, `1.5G`, `1000000`: bytes.
+fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (number, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_uppercase()),
+        _ => (t, ' '),
+    };
+    let scale: u32 = match unit {
+        ' ' => 0,
+        'K' => 10,
+        'M' => 20,
+        'G' => 30,
+        'T' => 40,
+        _ => return Err(format!("expected a size such as 4G or 512M, got '{text}'")),
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok((n * (1u64 << scale) as f64) as usize),
+        _ => Err(format!("expected a size such as 4G or 512M, got '{text}'")),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -69,7 +100,12 @@ pub fn sql_command(args: SqlArgs, emit: impl Fn(&str) -> Result<()>) -> Result<(
             None => {
                 // information_schema.routines lists the functions with their documentation.
                 let config = SessionConfig::new().with_information_schema(true);
-                let ctx = SessionContext::new_with_config(config).enable_url_table();
+                let mut runtime = RuntimeEnvBuilder::new();
+                if let Some(bytes) = args.memory_limit {
+                    runtime = runtime.with_memory_limit(bytes, 1.0);
+                }
+                let runtime = runtime.build_arc().map_err(sql_error)?;
+                let ctx = SessionContext::new_with_config_rt(config, runtime).enable_url_table();
                 entangle::engines::sql::register_all(&ctx);
                 ctx
             }
@@ -140,4 +176,22 @@ fn render(schema: SchemaRef, batches: &[RecordBatch], format: Format) -> Result<
             String::from_utf8(writer.into_inner()).map_err(sql_error)?
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_read_as_powers_of_1024() {
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(
+            parse_size("4X"),
+            Err("expected a size such as 4G or 512M, got '4X'".into())
+        );
+        assert!(parse_size("-1G").is_err() && parse_size("G").is_err());
+    }
 }

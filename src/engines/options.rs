@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use crate::arrange::neighbours::{DEFAULT_NEIGHBOURS, Weighting};
 use crate::arrange::seams::Placement;
 use crate::arrange::shrink::Shrink;
 use crate::io::read::FeatureSelection;
@@ -43,6 +44,13 @@ pub struct EntangleOptions {
     /// Orders only: how the partitioner's weights are shrunk, `none`
     /// (default), `auto` or a number τ in [0, 1).
     pub shrink: Option<Shrink>,
+    /// Surrogates and orders: `auto` (default: sparse above 4096 features),
+    /// `dense` (N × N co-moments) or `sparse` (each feature's strongest
+    /// correlations, from all rows kept column by column).
+    pub weights: Option<Weighting>,
+    /// Surrogates and orders: strongest correlations kept per feature with
+    /// sparse weights (default 16).
+    pub neighbours: Option<usize>,
     /// Table function only: the array column holding the features.
     pub array: Option<String>,
     /// Table function only: the prefix of the wide feature columns.
@@ -64,6 +72,8 @@ impl EntangleOptions {
             ("skip_null_rows", self.skip_null_rows.is_some()),
             ("placement", self.placement.is_some()),
             ("shrink", self.shrink.is_some()),
+            ("weights", self.weights.is_some()),
+            ("neighbours", self.neighbours.is_some()),
             ("array", self.array.is_some()),
             ("features_prefix", self.features_prefix.is_some()),
             ("label", self.label.is_some()),
@@ -146,6 +156,23 @@ impl EntangleOptions {
                             .map_err(|e| options_error(format!("{key}: expected {e}")))?,
                     )
                 }
+                "weights" => {
+                    fields.weights = Some(match value {
+                        "auto" => Weighting::Auto,
+                        "dense" => Weighting::Dense,
+                        "sparse" => Weighting::Sparse,
+                        _ => return Err(bad("auto, dense or sparse")),
+                    })
+                }
+                "neighbours" => {
+                    fields.neighbours = Some(
+                        value
+                            .parse()
+                            .ok()
+                            .filter(|&k: &usize| k > 0)
+                            .ok_or_else(|| bad("a whole number of at least 1"))?,
+                    )
+                }
                 "array" => fields.array = Some(value.to_string()),
                 "features_prefix" => fields.features_prefix = Some(value.to_string()),
                 "label" => fields.label = Some(value.to_string()),
@@ -157,7 +184,7 @@ impl EntangleOptions {
 }
 
 /// The parsed and checked options of one call.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FunctionOptions {
     pub profile: ProfileOptions,
     /// Drop rows whose features hold a null instead of failing.
@@ -166,6 +193,10 @@ pub struct FunctionOptions {
     pub placement: Placement,
     /// How the partitioner's weights are shrunk before an order is found.
     pub shrink: Shrink,
+    /// How the surrogate weights are held.
+    pub weighting: Weighting,
+    /// Strongest correlations kept per feature with sparse weights.
+    pub neighbours: usize,
     /// Table function only: where the features are (`array=col`,
     /// `features_prefix=p`); default every numeric column but the label.
     pub selection: Option<FeatureSelection>,
@@ -202,6 +233,8 @@ impl OptionKeys {
             "skip_null_rows",
             "placement",
             "shrink",
+            "weights",
+            "neighbours",
         ];
         const TABLE: &[&str] = &[
             "shape",
@@ -210,6 +243,8 @@ impl OptionKeys {
             "skip_null_rows",
             "placement",
             "shrink",
+            "weights",
+            "neighbours",
             "array",
             "features_prefix",
             "label",
@@ -283,6 +318,11 @@ impl FunctionOptions {
             }
             None => None,
         };
+        if fields.neighbours == Some(0) {
+            return Err(fail(
+                "neighbours: expected a whole number of at least 1, got 0".to_string(),
+            ));
+        }
         let defaults = ProfileOptions::default();
         let profile = ProfileOptions {
             theta: fields.theta.unwrap_or(defaults.theta),
@@ -303,9 +343,26 @@ impl FunctionOptions {
             skip_null_rows: fields.skip_null_rows.unwrap_or(false),
             placement: fields.placement.unwrap_or_default(),
             shrink: fields.shrink.unwrap_or_default(),
+            weighting: fields.weights.unwrap_or_default(),
+            neighbours: fields.neighbours.unwrap_or(DEFAULT_NEIGHBOURS),
             selection,
             label: fields.label.clone(),
         })
+    }
+}
+
+impl Default for FunctionOptions {
+    fn default() -> Self {
+        FunctionOptions {
+            profile: ProfileOptions::default(),
+            skip_null_rows: false,
+            placement: Placement::default(),
+            shrink: Shrink::default(),
+            weighting: Weighting::default(),
+            neighbours: DEFAULT_NEIGHBOURS,
+            selection: None,
+            label: None,
+        }
     }
 }
 
@@ -317,6 +374,7 @@ pub fn for_function(function: &str, e: Error) -> Error {
             "options: {}: {problem}",
             option.trim_start_matches("--").replace('-', "_")
         ),
+        Error::Memory(m) => return Error::Memory(format!("{function}: {m}")),
         e => e.to_string(),
     };
     Error::Function(format!("{function}: {message}"))
@@ -358,6 +416,30 @@ mod tests {
                 .profile
                 .levels,
             Some(vec![2])
+        );
+        let o = FunctionOptions::parse("weights=sparse, neighbours=4", "f", OptionKeys::Surrogate)
+            .unwrap();
+        assert_eq!((o.weighting, o.neighbours), (Weighting::Sparse, 4));
+        let defaults = FunctionOptions::default();
+        assert_eq!(
+            (defaults.weighting, defaults.neighbours),
+            (Weighting::Auto, DEFAULT_NEIGHBOURS)
+        );
+        let fields: EntangleOptions =
+            serde_json::from_str(r#"{"weights": "dense", "neighbours": 8}"#).unwrap();
+        assert_eq!(
+            (fields.weights, fields.neighbours),
+            (Some(Weighting::Dense), Some(8))
+        );
+        let zero = EntangleOptions {
+            neighbours: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            FunctionOptions::resolve(&zero, "f", OptionKeys::Surrogate)
+                .unwrap_err()
+                .to_string(),
+            "f: options: neighbours: expected a whole number of at least 1, got 0"
         );
     }
 
@@ -412,9 +494,21 @@ mod tests {
         );
         assert_eq!(
             err("theta=0.1", OptionKeys::Surrogate),
-            "entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows, placement, shrink)"
+            "entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows, placement, shrink, weights, neighbours)"
         );
         assert!(err("seed=1, seed=2", OptionKeys::Profile).contains("'seed' is given twice"));
+        assert_eq!(
+            err("weights=blocky", OptionKeys::Surrogate),
+            "entanglement: options: weights: expected auto, dense or sparse, got 'blocky'"
+        );
+        assert_eq!(
+            err("neighbours=0", OptionKeys::Surrogate),
+            "entanglement: options: neighbours: expected a whole number of at least 1, got '0'"
+        );
+        assert!(
+            err("weights=sparse", OptionKeys::Profile).contains("unknown key 'weights'"),
+            "entropies take no weights"
+        );
         assert_eq!(
             err("theta=-1", OptionKeys::Profile),
             "entanglement: options: theta: must be a positive number, got -1"

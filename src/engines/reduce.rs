@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Field, Fields};
 use crate::analysis::{Analysis, Phases};
 use crate::engines::options::{FunctionOptions, OptionKeys, for_function};
 use crate::io::read::{batch_labels, feature_block_of, feature_columns, rows_without_nulls};
-use crate::io::summary::RowSummary;
+use crate::io::summary::{MemoryGrant, RowSummary, StateHeader};
 use crate::math::profile::{Profile, surrogate_profile};
 use crate::math::tree::{CanonicalTree, Grid};
 use crate::{Error, Result};
@@ -84,16 +84,20 @@ pub struct SummaryReducer {
     features: String,
     label: Option<String>,
     summary: RowSummary,
+    /// Asked before the summary grows: the engine's memory pool, or a budget.
+    memory: Box<dyn MemoryGrant>,
 }
 
 impl SummaryReducer {
-    /// A reducer for `function`; `label` names the label column, if any.
+    /// A reducer for `function`; `label` names the label column, if any;
+    /// `memory` grants what the summary holds.
     pub fn new(
         function: &'static str,
         reduction: Reduction,
         options: FunctionOptions,
         features: String,
         label: Option<String>,
+        memory: Box<dyn MemoryGrant>,
     ) -> Self {
         let label = label.filter(|_| reduction.labeled());
         // Surrogates and orders use co-moments only: keep no sample.
@@ -102,7 +106,8 @@ impl SummaryReducer {
         } else {
             0
         };
-        let mut summary = RowSummary::new(max_samples, options.profile.seed, label.is_some());
+        let mut summary = RowSummary::new(max_samples, options.profile.seed, label.is_some())
+            .with_weighting(options.weighting);
         if !reduction.labeled() {
             // Their results come from the co-moments, which must not depend
             // on how the engine splits and merges the rows.
@@ -115,7 +120,13 @@ impl SummaryReducer {
             features,
             label,
             summary,
+            memory,
         }
+    }
+
+    /// The function's name.
+    pub fn function(&self) -> &'static str {
+        self.function
     }
 
     /// The function's name and the problem, as one error.
@@ -175,22 +186,39 @@ impl SummaryReducer {
             _ => None,
         };
         let label = self.label.clone().unwrap_or_default();
-        self.summary.add(
+        self.summary.add_within(
+            self.memory.as_mut(),
             &block,
             &self.features,
             keys.as_deref().map(|k| (label.as_str(), k)),
         )
     }
 
-    /// Merges a partial summary encoded by [`RowSummary::encode`].
+    /// Merges a partial summary encoded by [`RowSummary::encode`], once
+    /// the memory it needs is granted.
     pub fn merge_encoded(&mut self, bytes: &[u8]) -> Result<()> {
-        let part = RowSummary::decode(bytes)?;
+        let header = StateHeader::read(bytes)?;
+        let needed = self.summary.size_after_merging(&header);
+        self.memory
+            .grow(self.summary.size(), needed)
+            .map_err(|why| {
+                self.summary
+                    .memory_error(header.features as usize, needed, &why)
+            })?;
         let label = self.label.clone().unwrap_or_default();
-        self.summary.merge(part, &self.features, &label)
+        let merged = RowSummary::decode(bytes)
+            .and_then(|part| self.summary.merge(part, &self.features, &label));
+        self.memory.settle(self.summary.size());
+        merged
+    }
+
+    fn analysis(&self, label: Option<&str>) -> Result<Analysis> {
+        Ok(Analysis::new(&self.summary, label, Vec::new())?
+            .with_neighbours(self.options.neighbours))
     }
 
     fn profile(&self) -> Result<Profile> {
-        let analysis = Analysis::new(&self.summary, self.label.as_deref(), Vec::new())?;
+        let analysis = self.analysis(self.label.as_deref())?;
         analysis.profile(&self.options.profile, None, &|_, _| {})
     }
 
@@ -207,7 +235,7 @@ impl SummaryReducer {
             Reduction::Profile => Arc::new(single_list(Arc::new(profile_array(&self.profile()?)))),
             Reduction::Surrogate | Reduction::Order => {
                 // Checks rows and features as a profile does.
-                let analysis = Analysis::new(&self.summary, None, Vec::new())?;
+                let analysis = self.analysis(None)?;
                 let (tree, levels) = self.tree(analysis.features())?;
                 if self.reduction == Reduction::Surrogate {
                     let partitions = tree.canonical_partitions(&levels);

@@ -12,6 +12,7 @@ use crate::engines::options::{EntangleOptions, FunctionOptions};
 use crate::engines::reduce::{Reduction, SummaryReducer, check_label_length};
 use crate::io::read::FLOAT_LABEL_HINT;
 use crate::io::rewrite::{check_permutation, permute_elements};
+use crate::io::summary::Budget;
 
 fn compute_error(e: crate::Error) -> PolarsError {
     PolarsError::ComputeError(e.to_string().into())
@@ -170,6 +171,7 @@ pub fn reduce_series(
         options.clone(),
         features.name().to_string(),
         label.map(|l| l.name().to_string()),
+        Box::new(Budget::machine()),
     );
     let fail = |reducer: &SummaryReducer, e| compute_error(reducer.error(e));
     let feature_chunks = series_to_arrow(features)?;

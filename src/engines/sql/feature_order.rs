@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use datafusion::logical_expr::{AggregateUDF, Documentation};
 
 use super::summary_accumulator::SummaryAggregate;
-use super::{DOC_SECTION, FEATURES_ARGUMENT};
+use super::{DOC_SECTION, FEATURES_ARGUMENT, WEIGHTS_OPTIONS};
 use crate::engines::reduce::Reduction;
 
 /// The `feature_order` aggregate.
@@ -31,8 +31,10 @@ fn documentation() -> &'static Documentation {
         .with_argument("features", FEATURES_ARGUMENT)
         .with_argument(
             "options",
-            "Optional string literal: shape (e.g. 8x8), levels whose cut is minimised \
-             (default all), seed, skip_null_rows.",
+            &format!(
+                "Optional string literal: shape (e.g. 8x8), levels whose cut is minimised \
+                 (default all), seed, skip_null_rows, placement, shrink, {WEIGHTS_OPTIONS}."
+            ),
         )
         .with_related_udf("permute")
         .build()

@@ -33,6 +33,7 @@ pub use entanglement_profile::entanglement_profile_udaf;
 pub use feature_order::feature_order_udaf;
 pub use permute::permute_udf;
 pub use rearrange::{Rearrange, RearrangePlan, SourceKind, arguments as rearrange_arguments};
+pub use summary_accumulator::with_memory_pool;
 pub use surrogate_entanglement::surrogate_entanglement_udaf;
 
 /// Where the functions appear in generated documentation.
@@ -55,12 +56,23 @@ const OPTIONS_ARGUMENT: &str = "Optional string literal of comma-separated key=v
      theta (feature map, default 0.085), max_samples (default 1000), seed (default 0), \
      standardize (default true), skip_null_rows (default false).";
 
-/// Registers every entangle function in `ctx`.
+/// How the weights options are documented (surrogates and orders).
+const WEIGHTS_OPTIONS: &str = "weights (auto, dense or sparse; auto: sparse above 4096 \
+     features, whose summary holds every row instead of N × N co-moments) and neighbours \
+     (strongest correlations kept per feature with sparse weights, default 16)";
+
+/// Registers every entangle function in `ctx`; the aggregates reserve the
+/// memory their summaries need from its runtime's memory pool.
 pub fn register_all(ctx: &SessionContext) {
-    ctx.register_udaf(entanglement_udaf());
-    ctx.register_udaf(entanglement_profile_udaf());
-    ctx.register_udaf(surrogate_entanglement_udaf());
-    ctx.register_udaf(feature_order_udaf());
+    let pool = &ctx.runtime_env().memory_pool;
+    for udaf in [
+        entanglement_udaf(),
+        entanglement_profile_udaf(),
+        surrogate_entanglement_udaf(),
+        feature_order_udaf(),
+    ] {
+        ctx.register_udaf(with_memory_pool(udaf, pool));
+    }
     ctx.register_udf(permute_udf());
     ctx.register_udtf("rearrange", Arc::new(Rearrange));
 }

@@ -272,6 +272,8 @@ fn order_options(options: &FunctionOptions) -> String {
         Shrink::By(tau) => parts.push(format!("shrink={tau}")),
         Shrink::Auto => parts.push("shrink=auto".to_string()),
     }
+    parts.push(format!("weights={}", options.weighting.name()));
+    parts.push(format!("neighbours={}", options.neighbours));
     parts.join(", ")
 }
 
@@ -299,7 +301,7 @@ pub fn documentation() -> &'static Documentation {
             "options",
             "Optional string: array=COL or features_prefix=P (default: every numeric column \
              but the label), label=COL (kept out of the features), shape, levels, seed, \
-             skip_null_rows, placement, shrink.",
+             skip_null_rows, placement, shrink, weights, neighbours.",
         )
         .build()
     });

@@ -1,13 +1,22 @@
 //! The accumulator behind every entangle aggregate: it folds rows into a
-//! [`RowSummary`](crate::io::summary::RowSummary) (bottom-k sample, co-moments, labels), travels between the
-//! partial and final phases as one Binary state, and evaluates to the
-//! function's result. The four aggregates differ only in what they evaluate.
+//! [`RowSummary`](crate::io::summary::RowSummary) (bottom-k sample, co-moments or feature
+//! columns, labels), travels between the partial and final phases as one
+//! LargeBinary state (any size), and evaluates to the function's result. The
+//! four aggregates differ only in what they evaluate.
+//!
+//! Memory: before the summary grows, the growth is reserved from the
+//! session's memory pool (when the functions were registered with one,
+//! [`with_memory_pool`]; else checked against the machine's budget), so a
+//! limited session ends the query with "Resources exhausted" naming the
+//! function instead of the process aborting; after each batch `size()` says
+//! what the summary holds, which the aggregate operator keeps reserved.
 
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{DataType, Field, FieldRef, Schema};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
@@ -19,6 +28,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use crate::engines::options::FunctionOptions;
 use crate::engines::reduce::{Reduction, SummaryReducer};
 use crate::io::read::{is_label_type, is_numeric_list, is_numeric_struct, label_type_hint};
+use crate::io::summary::{Budget, MemoryGrant};
 
 /// 1-based position of a function's options argument.
 fn options_position(output: Reduction) -> usize {
@@ -118,23 +128,75 @@ fn check_argument_types(
     Ok(types.to_vec())
 }
 
+/// A reservation in a session's memory pool: the growth of a summary in
+/// flight (the operator reserves the accumulator's `size()` after it).
+/// An unbounded pool refuses nothing, so the machine's budget is asked too.
+#[derive(Debug)]
+struct PoolGrant {
+    reservation: MemoryReservation,
+    budget: Budget,
+}
+
+impl MemoryGrant for PoolGrant {
+    fn grow(&mut self, held: usize, bytes: usize) -> std::result::Result<(), String> {
+        self.budget.grow(held, bytes)?;
+        self.reservation
+            .try_resize(bytes.saturating_sub(held))
+            .map_err(|e| {
+                // DataFusion's text lists the pool's top consumers; its last
+                // line says what failed and what remains.
+                let text = e.strip_backtrace();
+                let failed = text.rsplit("Error: ").next().unwrap_or(&text);
+                let failed = failed.trim_start_matches("Resources exhausted: ");
+                format!("the session's memory pool refused it: {failed}")
+            })
+    }
+
+    fn settle(&mut self, _bytes: usize) {
+        self.reservation.free();
+    }
+}
+
 /// The one state field: the encoded [`RowSummary`](crate::io::summary::RowSummary).
 fn state_fields(args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
     Ok(vec![Arc::new(Field::new(
         format_state_name(args.name, "summary"),
-        DataType::Binary,
+        DataType::LargeBinary,
         true,
     ))])
 }
 
 /// One entangle aggregate: its name, its `Signature`, what it evaluates to
 /// and its documentation (each function's file supplies the latter).
-#[derive(Debug)]
 pub(crate) struct SummaryAggregate {
     name: &'static str,
     output: Reduction,
     signature: Signature,
     documentation: fn() -> &'static Documentation,
+    /// The pool that accumulators reserve from (none: the machine's budget).
+    memory_pool: Option<Arc<dyn MemoryPool>>,
+}
+
+impl std::fmt::Debug for SummaryAggregate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SummaryAggregate")
+            .field("name", &self.name)
+            .field("pool", &self.memory_pool.is_some())
+            .finish()
+    }
+}
+
+/// `udaf` (one of entangle's aggregates), its accumulators reserving the
+/// memory their summaries need from `pool`; other functions unchanged.
+pub fn with_memory_pool(udaf: AggregateUDF, pool: &Arc<dyn MemoryPool>) -> AggregateUDF {
+    match udaf.inner().downcast_ref::<SummaryAggregate>() {
+        Some(aggregate) => AggregateUDF::from(SummaryAggregate {
+            memory_pool: Some(Arc::clone(pool)),
+            signature: aggregate.signature.clone(),
+            ..*aggregate
+        }),
+        None => udaf,
+    }
 }
 
 // Equal when they are the same function (the name decides the rest).
@@ -161,6 +223,7 @@ impl SummaryAggregate {
             output,
             signature: Signature::user_defined(Volatility::Immutable),
             documentation,
+            memory_pool: None,
         })
     }
 }
@@ -183,10 +246,18 @@ impl AggregateUDFImpl for SummaryAggregate {
     }
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let memory: Box<dyn MemoryGrant> = match &self.memory_pool {
+            Some(pool) => Box::new(PoolGrant {
+                reservation: MemoryConsumer::new(self.name).register(pool),
+                budget: Budget::machine(),
+            }),
+            None => Box::new(Budget::machine()),
+        };
         Ok(Box::new(SummaryAccumulator::new(
             self.name,
             self.output,
             args,
+            memory,
         )?))
     }
 
@@ -210,18 +281,22 @@ impl SummaryAccumulator {
         function: &'static str,
         output: Reduction,
         args: AccumulatorArgs,
+        memory: Box<dyn MemoryGrant>,
     ) -> Result<Self> {
         let options = options_argument(&args, function, output)?;
         let features = args.expr_fields[0].name().clone();
         let label = (output.labeled() && !args.expr_fields[1].data_type().is_null())
             .then(|| args.expr_fields[1].name().clone());
         Ok(SummaryAccumulator {
-            reducer: SummaryReducer::new(function, output, options, features, label),
+            reducer: SummaryReducer::new(function, output, options, features, label, memory),
         })
     }
 
     fn error(&self, e: crate::Error) -> DataFusionError {
-        DataFusionError::Execution(self.reducer.error(e).to_string())
+        match self.reducer.error(e) {
+            e @ crate::Error::Memory(_) => DataFusionError::ResourcesExhausted(e.to_string()),
+            e => DataFusionError::Execution(e.to_string()),
+        }
     }
 }
 
@@ -243,11 +318,17 @@ impl Accumulator for SummaryAccumulator {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let encoded = self.reducer.summary().encode();
-        Ok(vec![ScalarValue::Binary(Some(encoded))])
+        Ok(vec![ScalarValue::LargeBinary(Some(encoded))])
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let states = states[0].as_binary::<i32>();
+        let states = states[0].as_binary_opt::<i64>().ok_or_else(|| {
+            DataFusionError::Internal(format!(
+                "{}: partial states must be LargeBinary, got {}",
+                self.reducer.function(),
+                states[0].data_type()
+            ))
+        })?;
         for bytes in states.iter().flatten() {
             self.reducer
                 .merge_encoded(bytes)

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use datafusion::logical_expr::{AggregateUDF, Documentation};
 
 use super::summary_accumulator::SummaryAggregate;
-use super::{DOC_SECTION, FEATURES_ARGUMENT};
+use super::{DOC_SECTION, FEATURES_ARGUMENT, WEIGHTS_OPTIONS};
 use crate::engines::reduce::Reduction;
 
 /// The `surrogate_entanglement` aggregate.
@@ -33,7 +33,10 @@ fn documentation() -> &'static Documentation {
         .with_argument("features", FEATURES_ARGUMENT)
         .with_argument(
             "options",
-            "Optional string literal: shape (e.g. 8x8), levels (1..3 or 2), skip_null_rows.",
+            &format!(
+                "Optional string literal: shape (e.g. 8x8), levels (1..3 or 2), \
+                 skip_null_rows, {WEIGHTS_OPTIONS}."
+            ),
         )
         .with_related_udf("feature_order")
         .build()
