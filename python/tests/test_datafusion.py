@@ -130,3 +130,24 @@ def test_another_major_version_is_refused(monkeypatch):
     monkeypatch.delitem(sys.modules, "entangle.datafusion")
     with pytest.raises(ImportError, match="datafusion-python 55.x, found 54.1.0"):
         importlib.import_module("entangle.datafusion")
+
+
+def test_sparse_weights_and_a_memory_limit(cli, samples, tmp_path):
+    source = samples / "images_2d_shuffled.parquet"
+    sparse = ("--weights", "sparse", "--neighbours", "6")
+    arranged = cli.json("arrange", source, "-o", tmp_path / "out.parquet", *IMAGES, *sparse)
+    runtime = datafusion.RuntimeEnvBuilder().with_greedy_memory_pool(8 << 20)
+    ctx = datafusion.SessionContext(runtime=runtime)
+    entangle.datafusion.register(ctx)
+    ctx.register_parquet("shuffled", str(source))
+    order = scalar(
+        ctx,
+        "SELECT feature_order(pixels, 'shape=16x16, weights=sparse, neighbours=6') FROM shuffled",
+    )
+    assert order == arranged["order"]
+    # 256 features' exact co-moments and their workspace (27 MiB) exceed the
+    # 8 MiB the session may hold: DataFusion's own accounting of the
+    # aggregate's size() ends the query (the pool is not reachable through
+    # the FFI, so the function's own reservation is the machine's budget).
+    with pytest.raises(Exception, match="Resources exhausted"):
+        scalar(ctx, "SELECT feature_order(pixels, 'shape=16x16, weights=dense') FROM shuffled")

@@ -165,3 +165,25 @@ def test_shrink_reaches_the_order(cli, samples, tmp_path):
         _, order = entangle.rearrange(frame, array="pixels", shape=(16, 16), shrink=shrink)
         assert order == arranged["order"]
     assert arranged["shrink"] == 0.2
+
+
+def test_sparse_weights_reach_the_order_as_on_the_command_line(cli, samples, tmp_path):
+    source = samples / "images_2d_shuffled.parquet"
+    sparse = ("--weights", "sparse", "--neighbours", "6")
+    arranged = cli.json("arrange", source, "-o", tmp_path / "out.parquet", *IMAGES, *sparse)
+    frame = pl.read_parquet(source)
+    _, order = entangle.rearrange(
+        frame, array="pixels", shape=(16, 16), weights="sparse", neighbours=6
+    )
+    assert order == arranged["order"]
+    expr = entangle.feature_order("pixels", shape=(16, 16), weights="sparse", neighbours=6)
+    assert frame.select(expr).item().to_list() == order
+    with pytest.raises(pl.exceptions.PolarsError, match="weights: expected auto, dense or sparse"):
+        frame.select(entangle.surrogate_entanglement("pixels", weights="blocky"))
+
+
+def test_weights_no_machine_holds_are_refused_before_they_are_allocated():
+    # 50,000 features' exact co-moments would take 298 GiB.
+    frame = pl.DataFrame({"x": [[0.5] * 50_000, [1.5] * 50_000]})
+    with pytest.raises(pl.exceptions.PolarsError, match="50000 features with dense weights need"):
+        frame.select(entangle.surrogate_entanglement("x", weights="dense"))

@@ -85,7 +85,9 @@ fn a_cluster_gives_the_in_process_results() {
                       entanglement_profile(pixels, bright_blob, 'shape=16x16') AS p,
                       surrogate_entanglement(pixels, 'shape=16x16') AS s,
                       feature_order(pixels, 'shape=16x16') AS o,
-                      count(*) AS n
+                      count(*) AS n,
+                      surrogate_entanglement(pixels, 'shape=16x16, weights=sparse') AS ss,
+                      feature_order(pixels, 'shape=16x16, weights=sparse') AS so
                FROM images";
     let local = in_process(dir.path(), sql);
     let remote = on_cluster(&runtime, &url, dir.path(), sql);
@@ -114,6 +116,15 @@ fn a_cluster_gives_the_in_process_results() {
         list.as_primitive::<Int32Type>().values().to_vec()
     };
     assert_eq!(order(&remote), order(&local), "feature_order");
+    // Sparse weights travel as every row's columns, read back in one
+    // canonical row order: the same bits, however the rows were split.
+    assert_eq!(value(&remote, 5).to_bits(), value(&local, 5).to_bits());
+    assert_eq!(
+        value(&one_partition, 5).to_bits(),
+        value(&local, 5).to_bits()
+    );
+    assert_eq!(remote.column(6), local.column(6), "feature_order, sparse");
+    assert_eq!(one_partition.column(6), local.column(6));
 
     // Per group, with the scalar `permute` inside the aggregate: every
     // executor decodes both.

@@ -10,6 +10,8 @@ mod cli_profile;
 mod cli_scale;
 #[cfg(feature = "ballista")]
 mod cluster;
+#[cfg(feature = "datafusion")]
+mod engines_scale;
 mod layers;
 #[cfg(feature = "polars")]
 mod polars_expressions;

@@ -383,6 +383,57 @@ fn feature_order_expression_equals_the_helper() {
     assert_eq!(order, helper);
 }
 
+#[test]
+fn sparse_weights_give_the_command_lines_order_however_the_frame_is_chunked() {
+    let out = tempfile::tempdir().unwrap();
+    let want = cli_order(
+        IMAGES_SHUFFLED,
+        &out.path().join("a.parquet"),
+        &[
+            "--array",
+            "pixels",
+            "--shape",
+            "16,16",
+            "--weights",
+            "sparse",
+            "--neighbours",
+            "6",
+        ],
+    );
+    let o = options("shape=16x16, weights=sparse, neighbours=6");
+    for pieces in [1, 4] {
+        let frame = chunked(scan(IMAGES_SHUFFLED), pieces)
+            .lazy()
+            .select([feature_order(col("pixels"), &o).unwrap().alias("o")])
+            .collect()
+            .unwrap();
+        let order: Vec<usize> = frame
+            .column("o")
+            .unwrap()
+            .list()
+            .unwrap()
+            .get_as_series(0)
+            .unwrap()
+            .i32()
+            .unwrap()
+            .into_no_null_iter()
+            .map(|i| i as usize)
+            .collect();
+        assert_eq!(order, want, "{pieces} chunks");
+    }
+    // 50,000 features' dense weights are refused before they are allocated.
+    let wide = list_frame(&[vec![Some(0.5); 50_000], vec![Some(1.5); 50_000]]);
+    let e = error_of(&wide, feature_order(col("x"), &options("weights=dense")));
+    assert!(
+        e.contains("feature_order: 50000 features with dense weights need"),
+        "{e}"
+    );
+    assert!(
+        e.contains("weights=sparse keeps each feature's strongest"),
+        "{e}"
+    );
+}
+
 fn error_of(frame: &DataFrame, expr: PolarsResult<Expr>) -> String {
     let err = expr
         .and_then(|e| frame.clone().lazy().select([e]).collect())
@@ -449,7 +500,7 @@ fn bad_input_gives_polars_errors_that_say_what_is_wrong() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("surrogate_entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows, placement, shrink)"),
+        e.contains("surrogate_entanglement: options: unknown key 'theta' (known: shape, levels, seed, skip_null_rows, placement, shrink, weights, neighbours)"),
         "{e}"
     );
     let e = error_of(
