@@ -337,3 +337,118 @@ impl Accumulator for SummaryAccumulator {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{BinaryArray, FixedSizeListArray, Float64Array, LargeBinaryArray};
+    use rand::{Rng, SeedableRng};
+
+    /// A `feature_order` accumulator (sparse weights when `sparse`).
+    fn accumulator(sparse: bool) -> SummaryAccumulator {
+        let options = if sparse { "weights=sparse" } else { "" };
+        let options =
+            FunctionOptions::parse(options, "feature_order", Reduction::Order.keys()).unwrap();
+        SummaryAccumulator {
+            reducer: SummaryReducer::new(
+                "feature_order",
+                Reduction::Order,
+                options,
+                "x".into(),
+                None,
+                Box::new(Budget::machine()),
+            ),
+        }
+    }
+
+    /// `rows` rows of `width` features as a FixedSizeList array.
+    fn rows(rows: std::ops::Range<usize>, width: usize) -> ArrayRef {
+        let values: Vec<f64> = rows
+            .flat_map(|r| (0..width).map(move |j| ((r * 13 + j * 7) % 17) as f64 - 0.5 * j as f64))
+            .collect();
+        Arc::new(FixedSizeListArray::new(
+            Arc::new(Field::new("item", DataType::Float64, false)),
+            width as i32,
+            Arc::new(Float64Array::from(values)),
+            None,
+        ))
+    }
+
+    /// The partial state of `rows` rows, as the partial phase sends it.
+    fn state(sparse: bool, range: std::ops::Range<usize>, width: usize) -> Vec<u8> {
+        let mut partial = accumulator(sparse);
+        partial.update_batch(&[rows(range, width)]).unwrap();
+        match partial.state().unwrap().remove(0) {
+            ScalarValue::LargeBinary(Some(bytes)) => bytes,
+            other => panic!("a LargeBinary state, got {other:?}"),
+        }
+    }
+
+    fn merged(states: &[&[u8]], sparse: bool) -> Result<ScalarValue> {
+        let mut last = accumulator(sparse);
+        let array: ArrayRef = Arc::new(LargeBinaryArray::from_iter_values(states.iter().copied()));
+        last.merge_batch(&[array])?;
+        last.evaluate()
+    }
+
+    #[test]
+    fn corrupted_states_through_merge_batch_are_errors_never_panics() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(32);
+        for sparse in [false, true] {
+            let (a, b) = (state(sparse, 0..6, 5), state(sparse, 6..11, 5));
+            let whole = merged(&[&state(sparse, 0..11, 5)], sparse).unwrap();
+            assert_eq!(merged(&[&b, &a], sparse).unwrap(), whole);
+            for _ in 0..300 {
+                let mut bytes = if rng.random_bool(0.5) {
+                    a.clone()
+                } else {
+                    b.clone()
+                };
+                match rng.random_range(0..3) {
+                    0 => bytes.truncate(rng.random_range(0..bytes.len())),
+                    1 => {
+                        for _ in 0..rng.random_range(1..=4) {
+                            let at = rng.random_range(0..bytes.len());
+                            bytes[at] ^= 1 << rng.random_range(0..8);
+                        }
+                    }
+                    _ => {
+                        let at = rng.random_range(0..bytes.len());
+                        bytes.insert(at, rng.random());
+                    }
+                }
+                let e = merged(&[&a, &bytes], sparse).unwrap_err().strip_backtrace();
+                assert!(
+                    e.starts_with("Execution error: feature_order: corrupt partial state: "),
+                    "{e}"
+                );
+            }
+            // A whole state of another width is refused by name.
+            let wide = state(sparse, 0..6, 7);
+            let e = merged(&[&a, &wide], sparse).unwrap_err().strip_backtrace();
+            assert_eq!(
+                e,
+                "Execution error: feature_order: column 'x': array lengths differ: rows with 7 \
+                 and with 5 features"
+            );
+        }
+        // Dense and sparse parts of the same rows do not mix.
+        let e = merged(&[&state(false, 0..6, 5), &state(true, 6..11, 5)], false)
+            .unwrap_err()
+            .strip_backtrace();
+        assert_eq!(
+            e,
+            "Execution error: feature_order: partial states mix dense and sparse weights"
+        );
+        // Binary (i32 offsets) is not this aggregate's state type.
+        let binary: ArrayRef = Arc::new(BinaryArray::from_iter_values([b"x".as_slice()]));
+        let e = accumulator(false)
+            .merge_batch(&[binary])
+            .unwrap_err()
+            .strip_backtrace();
+        assert!(
+            e.contains("feature_order: partial states must be LargeBinary, got Binary"),
+            "{e}"
+        );
+    }
+}
