@@ -54,7 +54,14 @@ fn frame(chunks: &[ArrayRef]) -> DataFrame {
 
 fn core(chunks: &[ArrayRef], function: &'static str, kind: Reduction) -> f64 {
     let options = FunctionOptions::resolve(&Default::default(), function, kind.keys()).unwrap();
-    let mut reducer = SummaryReducer::new(function, kind, options, "x".into(), None);
+    let mut reducer = SummaryReducer::new(
+        function,
+        kind,
+        options,
+        "x".into(),
+        None,
+        Box::new(entangle::io::summary::Budget::machine()),
+    );
     for c in chunks {
         reducer.add(c, None).unwrap();
     }

@@ -5,8 +5,11 @@
 //! to Parquet, and print one JSON object.
 //!
 //! ```text
-//! cargo run --release --example polars_etl -- IN OUT (--features-prefix P | --array COL) [--label COL] [--shape H,W]
+//! cargo run --release --example polars_etl -- IN OUT (--features-prefix P | --array COL) [--label COL] [--shape H,W] [--order-only]
 //! ```
+//!
+//! `--order-only` skips the entropies: the order and the rearranged file, as
+//! `entangle.rearrange` in Python (benches/engines_scale.sh times it).
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +38,9 @@ struct Args {
     /// Grid shape, e.g. 16,16.
     #[arg(long, value_delimiter = ',')]
     shape: Option<Vec<usize>>,
+    /// Only the order and the rearranged file (no entropies).
+    #[arg(long)]
+    order_only: bool,
 }
 
 fn main() {
@@ -72,19 +78,22 @@ fn run(args: Args) -> PolarsResult<()> {
     let label = args.label.as_deref().map(col);
 
     // The labeled profile of the whole file: one row.
-    let measured = frame
-        .clone()
-        .select([
-            entanglement(features.clone(), label.clone(), &options)?.alias("mean_entropy"),
-            entanglement_profile(features.clone(), label.clone(), &options)?.alias("profile"),
-        ])
-        .collect()?;
-    let mean_entropy = measured.column("mean_entropy")?.f64()?.get(0);
-    let levels = level_means(&measured)?;
+    let (mut mean_entropy, mut levels) = (None, Vec::new());
+    if !args.order_only {
+        let measured = frame
+            .clone()
+            .select([
+                entanglement(features.clone(), label.clone(), &options)?.alias("mean_entropy"),
+                entanglement_profile(features.clone(), label.clone(), &options)?.alias("profile"),
+            ])
+            .collect()?;
+        mean_entropy = measured.column("mean_entropy")?.f64()?.get(0);
+        levels = level_means(&measured)?;
+    }
 
     // Each label group's unlabeled entanglement.
     let mut per_label = serde_json::Map::new();
-    if let Some(label) = &args.label {
+    if let Some(label) = args.label.as_ref().filter(|_| !args.order_only) {
         let groups = frame
             .clone()
             .group_by([col(label.as_str())])

@@ -836,7 +836,7 @@ mod tests {
         streamed
             .add(&block(0..9, 4), "x", Some(("y", &labels(0..9))))
             .unwrap();
-        let sparse = sparse_parts(&[0..12]).remove(0);
+        let sparse = sparse_parts(std::slice::from_ref(&(0..12))).remove(0);
         vec![exact.encode(), streamed.encode(), sparse.encode()]
     }
 

@@ -31,7 +31,7 @@ fn documentation() -> &'static Documentation {
         .with_argument("features", FEATURES_ARGUMENT)
         .with_argument(
             "options",
-            &format!(
+            format!(
                 "Optional string literal: shape (e.g. 8x8), levels whose cut is minimised \
                  (default all), seed, skip_null_rows, placement, shrink, {WEIGHTS_OPTIONS}."
             ),

@@ -33,7 +33,7 @@ fn documentation() -> &'static Documentation {
         .with_argument("features", FEATURES_ARGUMENT)
         .with_argument(
             "options",
-            &format!(
+            format!(
                 "Optional string literal: shape (e.g. 8x8), levels (1..3 or 2), \
                  skip_null_rows, {WEIGHTS_OPTIONS}."
             ),
