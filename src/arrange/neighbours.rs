@@ -194,8 +194,7 @@ pub fn grown_capacity(capacity: usize, needed: usize) -> usize {
 
 /// How the surrogate weights are held: dense N × N co-moments, or the
 /// feature columns for blockwise sparse weights (`--weights`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Weighting {
     /// Sparse above [`SPARSE_ABOVE`] features, dense otherwise.
     #[default]
@@ -210,6 +209,13 @@ pub const SPARSE_ABOVE: usize = 4096;
 pub const DEFAULT_NEIGHBOURS: usize = 16;
 
 impl Weighting {
+    /// The weighting an option value names (`auto`, `dense`, `sparse`).
+    pub fn parse(value: &str) -> Option<Self> {
+        [Weighting::Auto, Weighting::Dense, Weighting::Sparse]
+            .into_iter()
+            .find(|w| w.name() == value)
+    }
+
     /// The option value naming it.
     pub fn name(self) -> &'static str {
         match self {

@@ -47,6 +47,7 @@ pub struct EntangleOptions {
     /// Surrogates and orders: `auto` (default: sparse above 4096 features),
     /// `dense` (N × N co-moments) or `sparse` (each feature's strongest
     /// correlations, from all rows kept column by column).
+    #[serde(deserialize_with = "weights_value")]
     pub weights: Option<Weighting>,
     /// Surrogates and orders: strongest correlations kept per feature with
     /// sparse weights (default 16).
@@ -83,6 +84,22 @@ impl EntangleOptions {
             .map(|(k, _)| k)
             .collect()
     }
+}
+
+const WEIGHTS_EXPECTED: &str = "auto, dense or sparse";
+
+/// `weights` from serde: a string naming a [`Weighting`]; an error names the key.
+fn weights_value<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<Weighting>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    value
+        .map(|v| {
+            Weighting::parse(&v).ok_or_else(|| {
+                serde::de::Error::custom(format!("weights: expected {WEIGHTS_EXPECTED}, got '{v}'"))
+            })
+        })
+        .transpose()
 }
 
 /// The SQL string form; malformed text is an error naming the key.
@@ -157,12 +174,8 @@ impl EntangleOptions {
                     )
                 }
                 "weights" => {
-                    fields.weights = Some(match value {
-                        "auto" => Weighting::Auto,
-                        "dense" => Weighting::Dense,
-                        "sparse" => Weighting::Sparse,
-                        _ => return Err(bad("auto, dense or sparse")),
-                    })
+                    fields.weights =
+                        Some(Weighting::parse(value).ok_or_else(|| bad(WEIGHTS_EXPECTED))?)
                 }
                 "neighbours" => {
                     fields.neighbours = Some(
@@ -427,6 +440,12 @@ mod tests {
         );
         let fields: EntangleOptions =
             serde_json::from_str(r#"{"weights": "dense", "neighbours": 8}"#).unwrap();
+        let e = serde_json::from_str::<EntangleOptions>(r#"{"weights": "blocky"}"#).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("weights: expected auto, dense or sparse, got 'blocky'"),
+            "{e}"
+        );
         assert_eq!(
             (fields.weights, fields.neighbours),
             (Some(Weighting::Dense), Some(8))
