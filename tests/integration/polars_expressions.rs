@@ -354,15 +354,14 @@ fn rearranged_frames_equal_entangle_arrange() {
     assert!(restored.equals(&input));
 }
 
-#[test]
-fn feature_order_expression_equals_the_helper() {
-    let o = options("shape=16x16");
-    let frame = chunked(scan(IMAGES_SHUFFLED), 4)
+/// The `feature_order` expression's value over the frame's `pixels`.
+fn pixels_order(frame: DataFrame, options: &EntangleOptions) -> Vec<usize> {
+    let frame = frame
         .lazy()
-        .select([feature_order(col("pixels"), &o).unwrap().alias("o")])
+        .select([feature_order(col("pixels"), options).unwrap().alias("o")])
         .collect()
         .unwrap();
-    let order: Vec<usize> = frame
+    frame
         .column("o")
         .unwrap()
         .list()
@@ -373,7 +372,13 @@ fn feature_order_expression_equals_the_helper() {
         .unwrap()
         .into_no_null_iter()
         .map(|i| i as usize)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn feature_order_expression_equals_the_helper() {
+    let o = options("shape=16x16");
+    let order = pixels_order(chunked(scan(IMAGES_SHUFFLED), 4), &o);
     let (_, helper) = rearrange(
         scan(IMAGES_SHUFFLED),
         &FeatureLayout::Array("pixels".into()),
@@ -402,23 +407,7 @@ fn sparse_weights_give_the_command_lines_order_however_the_frame_is_chunked() {
     );
     let o = options("shape=16x16, weights=sparse, neighbours=6");
     for pieces in [1, 4] {
-        let frame = chunked(scan(IMAGES_SHUFFLED), pieces)
-            .lazy()
-            .select([feature_order(col("pixels"), &o).unwrap().alias("o")])
-            .collect()
-            .unwrap();
-        let order: Vec<usize> = frame
-            .column("o")
-            .unwrap()
-            .list()
-            .unwrap()
-            .get_as_series(0)
-            .unwrap()
-            .i32()
-            .unwrap()
-            .into_no_null_iter()
-            .map(|i| i as usize)
-            .collect();
+        let order = pixels_order(chunked(scan(IMAGES_SHUFFLED), pieces), &o);
         assert_eq!(order, want, "{pieces} chunks");
     }
     // 50,000 features' dense weights are refused before they are allocated.
