@@ -20,7 +20,7 @@ use crate::arrange::sparse::{DENSE_BELOW, arrange_sparse};
 use crate::error::{Error, Result};
 use crate::io::summary::RowSummary;
 use crate::math::labels::{LabelKey, LabelScheme};
-use crate::math::moments::SurrogateCuts;
+use crate::math::moments::{SurrogateCuts, from_fixed};
 use crate::math::profile::{
     Profile, ProfileInput, ProfileOptions, SampleMatrix, SurrogateProfile, compute_profile,
     surrogate_profile,
@@ -214,6 +214,32 @@ impl Analysis {
             SurrogateWeights::Dense(w) => SeamWeights::Dense(w.as_ref()),
             SurrogateWeights::Sparse(_) => SeamWeights::Sparse(self.graph()),
         }
+    }
+
+    /// Σ_{i≠j} w_ij over every ordered pair of features: what a random
+    /// order's expected cuts are made of. Sparse weights know it once a
+    /// surrogate of the input order has been computed (`None` before).
+    pub fn total_weight(&self) -> Option<f64> {
+        match &self.weights {
+            SurrogateWeights::Dense(w) => {
+                Some((0..w.ncols()).map(|j| w.col(j).iter().sum::<f64>()).sum())
+            }
+            SurrogateWeights::Sparse(_) => self
+                .degrees
+                .get()
+                .map(|d| from_fixed(d.iter().sum::<u128>())),
+        }
+    }
+
+    /// Strongest neighbours kept per feature with sparse weights.
+    pub fn neighbours(&self) -> usize {
+        self.neighbours
+    }
+
+    /// The sparse graph of the strongest correlations, once the arrangement
+    /// or a profile has found it (`None` for dense weights).
+    pub fn kept_graph(&self) -> Option<&NeighbourGraph> {
+        self.graph.get()
     }
 
     /// The sparse graph of each feature's strongest neighbours (found once).

@@ -19,6 +19,7 @@ use crate::io::read::{
 use crate::io::rewrite::{OrderFile, check_distinct, check_permutation, write_rearranged};
 use crate::math::profile::{Profile, ProfileOptions, SurrogateProfile};
 use crate::math::tree::{CanonicalTree, Grid};
+use crate::page::{Analysed, Measured, Measurement, Page};
 
 /// Where the features and the label are.
 #[derive(Debug, Clone)]
@@ -137,16 +138,103 @@ pub fn profile_of(
     Ok(profile)
 }
 
-/// The profile of a file or directory of files (`entangle profile`).
+/// The profile of a file or directory of files (`entangle profile`), and
+/// its report page when asked.
 pub fn profile(
     input: &Path,
     selection: &Selection,
     measure: &Measure,
     observer: &dyn Observer,
-) -> Result<Profile> {
+    page: bool,
+) -> Result<(Profile, Option<Page>)> {
     let files = input_files(input)?;
     let analysis = analyse(&files, selection, measure, observer)?;
-    profile_of(&analysis, &measure.options, None, observer)
+    let profile = profile_of(&analysis, &measure.options, None, observer)?;
+    let page = page
+        .then(|| profile_page(&input.display().to_string(), &analysis, measure, &profile))
+        .transpose()?;
+    Ok((profile, page))
+}
+
+/// The report page of a profile of `input` (a file, or a frame's name).
+pub fn profile_page(
+    input: &str,
+    analysis: &Analysis,
+    measure: &Measure,
+    profile: &Profile,
+) -> Result<Page> {
+    let tree = CanonicalTree::new(Grid::for_features(
+        analysis.features(),
+        measure.options.shape.as_deref(),
+    )?);
+    let levels = measure.options.levels_for(&tree)?;
+    let mut facts = vec![("input".to_string(), input.to_string())];
+    facts.extend(analysis_facts(
+        analysis,
+        measure,
+        Some(profile.samples_used),
+    ));
+    Page::of_analysis(Analysed {
+        command: "profile",
+        facts,
+        analysis,
+        tree: &tree,
+        levels: &levels,
+        measurements: vec![Measurement {
+            name: "input",
+            key: "",
+            order: None,
+            measured: Measured::Entanglement(profile),
+        }],
+        order_file: None,
+    })
+}
+
+/// The facts of an analysis a page's header shows, options by their
+/// canonical keys.
+fn analysis_facts(
+    analysis: &Analysis,
+    measure: &Measure,
+    samples_used: Option<usize>,
+) -> Vec<(String, String)> {
+    let o = &measure.options;
+    let rows = match samples_used {
+        Some(used) => format!(
+            "{} ({used} sampled for the entropies; the surrogate uses all)",
+            analysis.rows
+        ),
+        None => format!("{} (all used by the surrogate)", analysis.rows),
+    };
+    let shape = o.shape.as_ref().map_or("auto".to_string(), |s| {
+        s.iter().map(usize::to_string).collect::<Vec<_>>().join("x")
+    });
+    let levels = o.levels.as_ref().map_or("auto".to_string(), |l| {
+        l.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
+    });
+    vec![
+        ("rows".into(), rows),
+        ("features".into(), analysis.features().to_string()),
+        (
+            "label".into(),
+            analysis
+                .label_column
+                .clone()
+                .unwrap_or_else(|| "none".into()),
+        ),
+        (
+            "options".into(),
+            format!(
+                "shape={shape} levels={levels} theta={} standardize={} max_samples={} seed={} \
+                 weights={} neighbours={}",
+                o.theta,
+                o.standardize,
+                o.max_samples,
+                o.seed,
+                measure.weighting.name(),
+                measure.neighbours
+            ),
+        ),
+    ]
 }
 
 /// What a rewrite reads and writes: (input file, output file) pairs. One
@@ -308,6 +396,16 @@ pub struct Arranged {
     pub shrink: Option<f64>,
     pub phases: Phases,
     pub warnings: Vec<String>,
+    /// The report page, when asked (its header has no time yet).
+    pub page: Option<Page>,
+}
+
+/// Where `arrange` writes, and what else it makes.
+pub struct ArrangeOutputs<'a> {
+    /// The order file (`--order-out`).
+    pub order_out: Option<&'a Path>,
+    /// Build the report page.
+    pub page: bool,
 }
 
 impl ArrangeJob {
@@ -347,7 +445,7 @@ impl ArrangeJob {
         report: Report,
         placement: Placement,
         shrink: Shrink,
-        order_out: Option<&Path>,
+        outputs: ArrangeOutputs<'_>,
         observer: &dyn Observer,
     ) -> Result<Arranged> {
         let (analysis, options, phases) = (&self.analysis, &self.measure.options, &mut self.phases);
@@ -392,7 +490,7 @@ impl ArrangeJob {
             )
         })?;
         let order_file = OrderFile::new(&order, &self.features, shape);
-        if let Some(path) = order_out {
+        if let Some(path) = outputs.order_out {
             let json =
                 serde_json::to_string(&order_file).map_err(|e| Error::Data(e.to_string()))?;
             write_atomically(path, format!("{json}\n").as_bytes())?;
@@ -400,6 +498,31 @@ impl ArrangeJob {
         let warnings = match &report {
             ArrangeReport::Entanglement { before, .. } => before.warnings.clone(),
             ArrangeReport::Surrogate { .. } => analysis.warnings.clone(),
+        };
+        let page = if outputs.page {
+            let facts = arrange_facts(
+                &self.targets,
+                analysis,
+                &self.measure,
+                &report,
+                placement,
+                shrink,
+                tau,
+            );
+            let page = phases.time("page", || {
+                arrange_page(
+                    facts,
+                    analysis,
+                    &tree,
+                    &levels,
+                    &order,
+                    &report,
+                    &order_file,
+                )
+            })?;
+            Some(page)
+        } else {
+            None
         };
         Ok(Arranged {
             order,
@@ -411,8 +534,97 @@ impl ArrangeJob {
             shrink: (shrink != Shrink::None).then_some(tau),
             phases: self.phases,
             warnings,
+            page,
         })
     }
+}
+
+/// The header of an arrangement's page.
+fn arrange_facts(
+    targets: &RewriteTargets,
+    analysis: &Analysis,
+    measure: &Measure,
+    report: &ArrangeReport,
+    placement: Placement,
+    shrink: Shrink,
+    tau: f64,
+) -> Vec<(String, String)> {
+    let (inputs, output) = match &targets.directory {
+        Some(dir) => (targets.pairs.len().to_string() + " files", dir.clone()),
+        None => (
+            targets.pairs[0].0.display().to_string(),
+            targets.pairs[0].1.clone(),
+        ),
+    };
+    let samples_used = match report {
+        ArrangeReport::Entanglement { before, .. } => Some(before.samples_used),
+        ArrangeReport::Surrogate { .. } => None,
+    };
+    let mut facts = vec![
+        ("input".to_string(), inputs),
+        ("output".to_string(), output.display().to_string()),
+    ];
+    facts.extend(analysis_facts(analysis, measure, samples_used));
+    let shrink = match shrink {
+        Shrink::None => "none".to_string(),
+        Shrink::Auto => format!("auto (chose {tau})"),
+        _ => tau.to_string(),
+    };
+    facts.push((
+        "arrangement".to_string(),
+        format!(
+            "placement={} shrink={shrink} report={}",
+            placement.name(),
+            match report {
+                ArrangeReport::Entanglement { .. } => "entanglement",
+                ArrangeReport::Surrogate { .. } => "surrogate",
+            }
+        ),
+    ));
+    facts
+}
+
+/// The report page of an arrangement: before and after.
+fn arrange_page(
+    facts: Vec<(String, String)>,
+    analysis: &Analysis,
+    tree: &CanonicalTree,
+    levels: &[usize],
+    order: &[usize],
+    report: &ArrangeReport,
+    order_file: &OrderFile,
+) -> Result<Page> {
+    let (before, after) = match report {
+        ArrangeReport::Entanglement { before, after } => (
+            Measured::Entanglement(before.as_ref()),
+            Measured::Entanglement(after.as_ref()),
+        ),
+        ArrangeReport::Surrogate { before, after } => {
+            (Measured::Surrogate(before), Measured::Surrogate(after))
+        }
+    };
+    Page::of_analysis(Analysed {
+        command: "arrange",
+        facts,
+        analysis,
+        tree,
+        levels,
+        measurements: vec![
+            Measurement {
+                name: "input",
+                key: "before.",
+                order: None,
+                measured: before,
+            },
+            Measurement {
+                name: "arranged",
+                key: "after.",
+                order: Some(order),
+                measured: after,
+            },
+        ],
+        order_file: Some(order_file),
+    })
 }
 
 impl Arranged {
@@ -446,10 +658,12 @@ pub struct ApplyOverrides {
 }
 
 /// What `apply` wrote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Applied {
     pub rows: u64,
     pub features: usize,
+    /// The page of the order applied, when asked.
+    pub page: Option<Page>,
 }
 
 /// Reads an order file written by `arrange`.
@@ -472,6 +686,7 @@ pub fn apply(
     output: &Path,
     overrides: &ApplyOverrides,
     observer: &dyn Observer,
+    page: bool,
 ) -> Result<Applied> {
     let file = read_order_file(order_path)?;
     let selection = match (
@@ -502,5 +717,22 @@ pub fn apply(
         Grid::for_features(n, Some(shape))?;
     }
     let rows = targets.rewrite(&selection, None, &file.order, shape.as_deref(), observer)?;
-    Ok(Applied { rows, features: n })
+    let page = if page {
+        let grid = Grid::for_features(n, shape.as_deref())?;
+        let facts = vec![
+            ("input".to_string(), input.display().to_string()),
+            ("order file".to_string(), order_path.display().to_string()),
+            ("output".to_string(), output.display().to_string()),
+            ("rows".to_string(), rows.to_string()),
+            ("features".to_string(), n.to_string()),
+        ];
+        Some(Page::of_order(facts, &file, grid.shape())?)
+    } else {
+        None
+    };
+    Ok(Applied {
+        rows,
+        features: n,
+        page,
+    })
 }

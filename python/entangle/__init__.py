@@ -10,7 +10,9 @@ that suits them better. One native library carries everything:
   :func:`rearrange` for a whole frame;
 * DataFusion SQL functions: ``entangle.datafusion.register(ctx)``;
 * notebook functions on Parquet/CSV files: :func:`profile`, :func:`arrange`,
-  :func:`apply` (the command line's jobs; the GIL is released while they run).
+  :func:`apply` (the command line's jobs; the GIL is released while they run),
+  returning a :class:`Report`: the ``--json`` dictionary that Jupyter shows
+  as the report page.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from entangle._expressions import (
     rearrange,
     surrogate_entanglement,
 )
-from entangle._jobs import apply, arrange, profile
+from entangle._jobs import Report, apply, arrange, profile
 from entangle._native import __version__
 
 __all__ = [
+    "Report",
     "__version__",
     "apply",
     "arrange",

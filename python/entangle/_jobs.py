@@ -1,10 +1,13 @@
 """Notebook functions: the command line's ``profile``, ``arrange`` and
-``apply`` on Parquet/CSV files, returning what ``--json`` prints."""
+``apply`` on Parquet/CSV files, returning what ``--json`` prints, wrapped in
+a :class:`Report` that shows the report page in Jupyter."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import tempfile
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -12,6 +15,50 @@ from entangle import _native
 from entangle._options import Levels, Shape, given
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+
+class Report(dict):  # type: ignore[type-arg]
+    """What a job returns: the dictionary that ``--json`` prints (``dict(report)``,
+    ``report["before"]`` work as on any dictionary), with the report page that
+    ``--html`` writes: Jupyter shows it (``_repr_html_``, isolated in an iframe
+    so that its style and ids stay its own), :meth:`to_html` writes it."""
+
+    def __init__(self, result: dict[str, Any], page: str) -> None:
+        super().__init__(result)
+        self._page = page
+
+    @property
+    def html(self) -> str:
+        """The report page: one self-contained HTML document."""
+        return self._page
+
+    def _repr_html_(self) -> str:
+        return (
+            '<iframe title="entangle report" style="width: 100%; height: 900px; border: 0" '
+            f'srcdoc="{html.escape(self._page, quote=True)}"></iframe>'
+        )
+
+    def to_html(self, path: PathLike) -> None:
+        """Writes the report page to ``path``, atomically (a temporary file
+        beside it, flushed to disk, then renamed over it)."""
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=directory, prefix=".entangle-", suffix=".html", delete=False
+        ) as out:
+            try:
+                out.write(self._page)
+                out.flush()
+                os.fsync(out.fileno())
+            except BaseException:
+                os.unlink(out.name)
+                raise
+        os.replace(out.name, path)
+
+
+def _report(result: tuple[str, str]) -> Report:
+    text, page = result
+    return Report(json.loads(text), page)
 
 
 def profile(
@@ -30,7 +77,7 @@ def profile(
     skip_null_rows: bool = False,
     weights: str | None = None,
     neighbours: int | None = None,
-) -> dict[str, Any]:
+) -> Report:
     """The entanglement profile of a Parquet/CSV file or directory, or of a
     frame (a polars ``DataFrame``/``LazyFrame``, a pyarrow ``Table``: any
     object with ``__arrow_c_stream__``, read without copying its buffers), as
@@ -39,7 +86,7 @@ def profile(
     geometric value), ``mean_entropy``, ``surrogate`` (with ``seams``)."""
     options = given(locals(), "source")
     if isinstance(source, (str, os.PathLike)):
-        return json.loads(_native.profile(os.fspath(source), json.dumps(options)))
+        return _report(_native.profile(os.fspath(source), json.dumps(options)))
     if hasattr(source, "collect") and not hasattr(source, "__arrow_c_stream__"):
         source = source.collect()  # a polars LazyFrame
     if not hasattr(source, "__arrow_c_stream__"):
@@ -47,7 +94,7 @@ def profile(
             "profile: expected a path, or a frame with __arrow_c_stream__ "
             f"(polars, pyarrow), got {type(source).__name__}"
         )
-    return json.loads(_native.profile_stream(source.__arrow_c_stream__(), json.dumps(options)))
+    return _report(_native.profile_stream(source.__arrow_c_stream__(), json.dumps(options)))
 
 
 def arrange(
@@ -71,7 +118,7 @@ def arrange(
     report: str | None = None,
     placement: str | None = None,
     shrink: str | float | None = None,
-) -> dict[str, Any]:
+) -> Report:
     """Rearranges the features of a Parquet/CSV file (or directory) into
     ``output`` (written atomically), as ``entangle arrange --json`` does:
     returns ``{"report", "order", "before", "after"}`` (and ``"shrink"``, the
@@ -79,8 +126,9 @@ def arrange(
     writes the order file for :func:`apply`."""
     options = given(locals(), "source", "output", "order_out")
     order_out = None if order_out is None else os.fspath(order_out)
-    text = _native.arrange(os.fspath(source), os.fspath(output), order_out, json.dumps(options))
-    return json.loads(text)
+    return _report(
+        _native.arrange(os.fspath(source), os.fspath(output), order_out, json.dumps(options))
+    )
 
 
 def apply(
@@ -91,9 +139,10 @@ def apply(
     features: Sequence[str] | None = None,
     array: str | None = None,
     shape: Shape = None,
-) -> dict[str, int]:
+) -> Report:
     """Puts a file (a test split, new data) in the layout of a saved order
     file, as ``entangle apply`` does; returns ``{"rows", "features"}``."""
     options = given(locals(), "source", "order", "output")
-    text = _native.apply(os.fspath(source), os.fspath(order), os.fspath(output), json.dumps(options))
-    return json.loads(text)
+    return _report(
+        _native.apply(os.fspath(source), os.fspath(order), os.fspath(output), json.dumps(options))
+    )

@@ -4,6 +4,7 @@
 //! results come back as the command line's `--json` output.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use arrow::array::RecordBatchReader;
 use arrow::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
@@ -19,7 +20,8 @@ use entangle::arrange::shrink::Shrink;
 use entangle::engines::options::{EntangleOptions, FunctionOptions, OptionKeys};
 use entangle::error::Error;
 use entangle::io::read::{FeatureSelection, Source};
-use entangle::jobs::{self, ApplyOverrides, ArrangeJob, Measure, Quiet, Selection};
+use entangle::jobs::{self, ApplyOverrides, ArrangeJob, ArrangeOutputs, Measure, Quiet, Selection};
+use entangle::page::Page;
 
 /// A job's error as a Python exception: a missing file is
 /// `FileNotFoundError`, everything else (bad options, bad data, unreadable
@@ -151,16 +153,30 @@ fn to_json(value: &impl serde::Serialize) -> PyResult<String> {
     serde_json::to_string(value).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+/// A job's result as Python receives it: the `--json` output and the
+/// report page (with the job's time in its header).
+fn with_page(json: String, page: Option<Page>, start: Instant) -> PyResult<(String, String)> {
+    let Some(mut page) = page else {
+        return Err(PyValueError::new_err("the job made no report page"));
+    };
+    page.facts.push((
+        "time".to_string(),
+        format!("{:.2} s", start.elapsed().as_secs_f64()),
+    ));
+    Ok((json, page.render().map_err(to_py)?))
+}
+
 /// The profile of a Parquet/CSV file or directory, as `entangle profile
 /// --json` prints it.
 #[pyfunction]
-pub fn profile(py: Python<'_>, source: PathBuf, options: &str) -> PyResult<String> {
+pub fn profile(py: Python<'_>, source: PathBuf, options: &str) -> PyResult<(String, String)> {
+    let start = Instant::now();
     let options = JobOptions::parse(options, "profile")?;
     let (selection, measure) = (options.selection()?, options.measure("profile")?);
-    let profile = py
-        .detach(|| jobs::profile(&source, &selection, &measure, &Quiet))
+    let (profile, page) = py
+        .detach(|| jobs::profile(&source, &selection, &measure, &Quiet, true))
         .map_err(to_py)?;
-    to_json(&profile)
+    with_page(to_json(&profile)?, page, start)
 }
 
 /// The profile of a frame (a polars `DataFrame`, a pyarrow `Table`, ...)
@@ -171,7 +187,8 @@ pub fn profile_stream(
     py: Python<'_>,
     stream: Bound<'_, PyCapsule>,
     options: &str,
-) -> PyResult<String> {
+) -> PyResult<(String, String)> {
+    let start = Instant::now();
     let options = JobOptions::parse(options, "profile")?;
     let (selection, measure) = (options.selection()?, options.measure("profile")?);
     let pointer = stream
@@ -188,13 +205,15 @@ pub fn profile_stream(
         .collect::<Result<Vec<_>, _>>()
         .map_err(stream_error)?;
     let source = Source::from_batches("frame", schema, batches);
-    let profile = py
+    let (profile, page) = py
         .detach(|| {
             let analysis = jobs::analyse_sources(&[source], &selection, &measure, &Quiet)?;
-            jobs::profile_of(&analysis, &measure.options, None, &Quiet)
+            let profile = jobs::profile_of(&analysis, &measure.options, None, &Quiet)?;
+            let page = jobs::profile_page("frame", &analysis, &measure, &profile)?;
+            Ok::<_, Error>((profile, page))
         })
         .map_err(to_py)?;
-    to_json(&profile)
+    with_page(to_json(&profile)?, Some(page), start)
 }
 
 /// `entangle arrange source -o output [--order-out order_out] --json`.
@@ -206,7 +225,8 @@ pub fn arrange(
     output: PathBuf,
     order_out: Option<PathBuf>,
     options: &str,
-) -> PyResult<String> {
+) -> PyResult<(String, String)> {
+    let start = Instant::now();
     let options = JobOptions::parse(options, "arrange")?;
     let (selection, measure) = (options.selection()?, options.measure("arrange")?);
     let report = choice(
@@ -234,12 +254,15 @@ pub fn arrange(
                 report,
                 placement,
                 options.shrink.unwrap_or_default(),
-                order_out.as_deref(),
+                ArrangeOutputs {
+                    order_out: order_out.as_deref(),
+                    page: true,
+                },
                 &Quiet,
             )
         })
         .map_err(to_py)?;
-    to_json(&arranged.json())
+    with_page(to_json(&arranged.json())?, arranged.page, start)
 }
 
 /// The keyword arguments of `apply`.
@@ -262,7 +285,8 @@ pub fn apply(
     order: PathBuf,
     output: PathBuf,
     options: &str,
-) -> PyResult<String> {
+) -> PyResult<(String, String)> {
+    let start = Instant::now();
     let options: ApplyOptions =
         serde_json::from_str(options).map_err(|e| PyValueError::new_err(format!("apply: {e}")))?;
     let overrides = ApplyOverrides {
@@ -271,7 +295,8 @@ pub fn apply(
         shape: options.shape,
     };
     let applied = py
-        .detach(|| jobs::apply(&source, &order, &output, &overrides, &Quiet))
+        .detach(|| jobs::apply(&source, &order, &output, &overrides, &Quiet, true))
         .map_err(to_py)?;
-    to_json(&serde_json::json!({"rows": applied.rows, "features": applied.features}))
+    let json = to_json(&serde_json::json!({"rows": applied.rows, "features": applied.features}))?;
+    with_page(json, applied.page, start)
 }

@@ -1,6 +1,7 @@
 //! `entangle apply`: apply a saved order to another dataset.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use clap::Args;
 
@@ -9,7 +10,7 @@ use entangle::jobs::{ApplyOverrides, apply};
 
 use crate::measure::{Shape, parse_shape};
 use crate::progress::Bars;
-use crate::render::emit;
+use crate::render::{emit, write_page};
 use crate::rewrite::check_stale;
 
 #[derive(Args)]
@@ -31,6 +32,9 @@ pub struct ApplyArgs {
     /// Grid shape, overriding the order file's (checked against the order).
     #[arg(long, value_parser = parse_shape)]
     pub shape: Option<Shape>,
+    /// Write a page showing the order applied to FILE (self-contained HTML).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Remove the temporary outputs that killed runs left beside the output
     /// (they are reported either way).
     #[arg(long)]
@@ -38,7 +42,12 @@ pub struct ApplyArgs {
 }
 
 pub fn apply_command(args: ApplyArgs) -> Result<()> {
-    check_stale(&[args.output.as_path()], args.clean_stale)?;
+    let start = Instant::now();
+    let outputs: Vec<&Path> = [Some(args.output.as_path()), args.html.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    check_stale(&outputs, args.clean_stale)?;
     let overrides = ApplyOverrides {
         features: args.features,
         array: args.array,
@@ -50,7 +59,11 @@ pub fn apply_command(args: ApplyArgs) -> Result<()> {
         &args.output,
         &overrides,
         &Bars::default(),
+        args.html.is_some(),
     )?;
+    if let (Some(path), Some(page)) = (&args.html, &applied.page) {
+        write_page(page, path, start)?;
+    }
     emit(&format!(
         "wrote {} ({} rows, {} features rearranged)\n",
         args.output.display(),

@@ -12,11 +12,11 @@ use entangle::arrange::seams::Placement;
 use entangle::arrange::shrink::Shrink;
 use entangle::error::{Error, Result};
 use entangle::io::plot::{plot_format, plot_profiles};
-use entangle::jobs::{ArrangeJob, ArrangeReport};
+use entangle::jobs::{ArrangeJob, ArrangeOutputs, ArrangeReport};
 
 use crate::measure::{MeasureArgs, SelectionArgs};
 use crate::progress::Bars;
-use crate::render::{emit, render_comparison, render_surrogate_comparison};
+use crate::render::{emit, render_comparison, render_surrogate_comparison, write_page};
 use crate::rewrite::check_stale;
 
 #[derive(Args)]
@@ -58,6 +58,11 @@ pub struct ArrangeArgs {
     /// Draw the profile before and after to FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write the report page to FILE: one self-contained HTML file with the
+    /// profile, the partitions on the grid, the correlations and sampled
+    /// rows before and after, and the order. Written atomically.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Remove the temporary outputs that killed runs left beside the
     /// outputs (they are reported either way).
     #[arg(long)]
@@ -104,6 +109,7 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
         Some(args.output.as_path()),
         args.order_out.as_deref(),
         args.plot.as_deref(),
+        args.html.as_deref(),
     ]
     .into_iter()
     .flatten()
@@ -135,9 +141,15 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
         report_kind,
         args.placement.into(),
         args.shrink,
-        args.order_out.as_deref(),
+        ArrangeOutputs {
+            order_out: args.order_out.as_deref(),
+            page: args.html.is_some(),
+        },
         &bars,
     )?;
+    if let (Some(path), Some(page)) = (&args.html, &arranged.page) {
+        write_page(page, path, start)?;
+    }
     if let (Some(plot), ArrangeReport::Entanglement { before, after }) =
         (&args.plot, &arranged.report)
     {

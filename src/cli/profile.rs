@@ -11,7 +11,7 @@ use entangle::jobs::profile;
 
 use crate::measure::{MeasureArgs, SelectionArgs};
 use crate::progress::Bars;
-use crate::render::{emit, render_profile};
+use crate::render::{emit, render_profile, write_page};
 
 #[derive(Args)]
 pub struct ProfileArgs {
@@ -27,18 +27,27 @@ pub struct ProfileArgs {
     /// Draw the profile per level to FILE.svg or FILE.png.
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write the report page to FILE: one self-contained HTML file with the
+    /// profile, the partitions on the grid, the correlations and sampled
+    /// rows. Written atomically.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn profile_command(args: ProfileArgs) -> Result<()> {
     let start = Instant::now();
     let measure = args.measure.measure(args.selection.shape.as_ref())?;
     args.plot.as_deref().map(plot_format).transpose()?;
-    let profile = profile(
+    let (profile, page) = profile(
         &args.input,
         &args.selection.job_selection(),
         &measure,
         &Bars::default(),
+        args.html.is_some(),
     )?;
+    if let (Some(path), Some(page)) = (&args.html, &page) {
+        write_page(page, path, start)?;
+    }
     if let Some(plot) = &args.plot {
         plot_profiles(
             plot,

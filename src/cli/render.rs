@@ -1,8 +1,12 @@
 //! What the commands print: profile tables, the before/after comparison,
 //! per-phase times, and stdout that a closed pipe ends quietly.
 
+use std::path::Path;
+use std::time::Instant;
+
 use entangle::error::{Error, Result};
 use entangle::math::profile::{Profile, SurrogateProfile};
+use entangle::page::Page;
 
 /// Writes to stdout; a closed pipe (`entangle … | head`) ends quietly.
 pub fn emit(text: &str) -> Result<()> {
@@ -181,4 +185,14 @@ pub fn render_surrogate_comparison(
     );
     let _ = writeln!(out, "{}", seams_line(before.seams, after.seams));
     out
+}
+
+/// Writes a report page with the run's time so far in its header.
+pub fn write_page(page: &Page, path: &Path, start: Instant) -> Result<()> {
+    let mut page = page.clone();
+    page.facts.push((
+        "time".to_string(),
+        format!("{:.2} s", start.elapsed().as_secs_f64()),
+    ));
+    page.write(path)
 }

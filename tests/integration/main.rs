@@ -16,6 +16,7 @@ mod layers;
 #[cfg(feature = "polars")]
 mod polars_expressions;
 mod reliability;
+mod report_page;
 #[cfg(feature = "datafusion")]
 mod sql_functions;
 #[cfg(feature = "datafusion")]
