@@ -3,7 +3,8 @@
 # Rust tests, the Python package's tests, the cluster demo and the check of
 # every command and Python example shown in README.md and docs/, and one
 # summary line over all of them. Needs only the
-# machine's Rust toolchain (cargo) and python3 (with venv); every crate
+# machine's Rust toolchain (cargo), python3 (with venv) and, for the browser
+# test, Debian's chromium (installed when missing); every crate
 # comes from crates.io through Cargo.lock, every Python package from PyPI
 # at the versions of python/requirements-test.txt.
 set -uo pipefail
@@ -46,6 +47,15 @@ echo "cargo test: $passed passed, $failed failed, $ignored skipped"
 # with the Rust tests), pytest with polars 2.x, then the polars plugin's
 # tests again with polars 1.44 (the plugin is what depends on its version).
 echo "== python: wheel and pytest"
+# The report page's browser test renders pages in headless Chromium: Debian's
+# packages, installed here when missing.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "installing Debian's chromium and chromium-driver for the report page's browser test"
+    sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get install -y -qq chromium chromium-driver >/dev/null \
+        || { $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+        || echo "could not install chromium: the browser test will fail"
+fi
 python_status=0
 python_started=$SECONDS
 venv=target/python-venv

@@ -83,7 +83,8 @@ def profile(
     object with ``__arrow_c_stream__``, read without copying its buffers), as
     ``entangle profile --json`` prints it: ``rows``, ``samples_used``,
     ``features``, ``shape``, ``levels`` (each partition's entropy and
-    geometric value), ``mean_entropy``, ``surrogate`` (with ``seams``)."""
+    geometric value), ``mean_entropy``, ``surrogate`` (with ``seams``); a
+    :class:`Report`, which also holds the report page (``--html``)."""
     options = given(locals(), "source")
     if isinstance(source, (str, os.PathLike)):
         return _report(_native.profile(os.fspath(source), json.dumps(options)))
@@ -123,7 +124,8 @@ def arrange(
     ``output`` (written atomically), as ``entangle arrange --json`` does:
     returns ``{"report", "order", "before", "after"}`` (and ``"shrink"``, the
     τ used, when ``shrink`` is ``"auto"`` or a number). ``order_out`` also
-    writes the order file for :func:`apply`."""
+    writes the order file for :func:`apply`. A :class:`Report`: Jupyter shows
+    the report page (``--html``), ``to_html(path)`` writes it."""
     options = given(locals(), "source", "output", "order_out")
     order_out = None if order_out is None else os.fspath(order_out)
     return _report(
@@ -141,7 +143,8 @@ def apply(
     shape: Shape = None,
 ) -> Report:
     """Puts a file (a test split, new data) in the layout of a saved order
-    file, as ``entangle apply`` does; returns ``{"rows", "features"}``."""
+    file, as ``entangle apply`` does; returns ``{"rows", "features"}`` as a
+    :class:`Report` whose page shows the order applied."""
     options = given(locals(), "source", "order", "output")
     return _report(
         _native.apply(os.fspath(source), os.fspath(order), os.fspath(output), json.dumps(options))

@@ -413,8 +413,8 @@ impl Page {
         };
         let mut out = format!(
             "<section id=\"grid\">\n<h2>The canonical partitions on the grid</h2>\n<p>Each \
-             level's blocks coloured by their {what}, on one scale per level from 0, shared by the \
-             orders (dark is low).</p>\n"
+             level's blocks coloured by their {what}, on one scale per level that spans its range in \
+             both orders (the legend gives the ends; dark is low).</p>\n"
         );
         for heat in &self.heat {
             out.push_str(&heat_level(heat, &self.shape, what)?);
@@ -730,13 +730,12 @@ fn line_chart(
 /// [`super::STRIP_CELLS`] bins).
 fn trace(values: &[f64], scale: Scale, alt: &str) -> String {
     let (width, height) = (520.0, 90.0);
-    let per = values
-        .len()
-        .div_ceil(values.len().min(super::STRIP_CELLS).max(1));
-    let bins = values.len().div_ceil(per.max(1));
+    // A row has at least 2 features (the analysis requires them).
+    let per = values.len().div_ceil(super::STRIP_CELLS).max(1);
+    let bins = values.len().div_ceil(per);
     let span = (scale.high - scale.low).max(f64::MIN_POSITIVE);
     let points: Vec<String> = values
-        .chunks(per.max(1))
+        .chunks(per)
         .enumerate()
         .map(|(i, chunk)| {
             let v = chunk.iter().sum::<f64>() / chunk.len() as f64;

@@ -161,13 +161,14 @@ pub fn drawn_shape(shape: &[usize]) -> (usize, usize) {
 /// `side` cells a side (`strip` cells for one row), quantised on `scale`.
 pub fn raster(values: &[f64], shape: &[usize], side: usize, scale: Scale) -> Raster {
     let (rows, cols) = drawn_shape(shape);
-    let limit = |len: usize, max: usize| len.div_ceil(len.div_ceil(max));
-    let (height, width) = if rows == 1 {
-        (1, limit(cols, STRIP_CELLS))
+    // One block size for both axes keeps the grid's aspect.
+    let (fy, fx) = if rows == 1 {
+        (1, cols.div_ceil(STRIP_CELLS))
     } else {
-        (limit(rows, side), limit(cols, side))
+        let f = rows.div_ceil(side).max(cols.div_ceil(side));
+        (f, f)
     };
-    let (fy, fx) = (rows.div_ceil(height), cols.div_ceil(width));
+    let (height, width) = (rows.div_ceil(fy), cols.div_ceil(fx));
     let mut sums = vec![(0.0, 0usize); width * height];
     for (g, &v) in values.iter().enumerate() {
         let (r, c) = (g / cols, g % cols);
@@ -362,7 +363,7 @@ impl Page {
         let page = Page {
             command,
             verdict: verdict(&views, random.as_ref()),
-            facts,
+            facts: with_shape(facts, tree.grid().shape()),
             notes,
             shape: tree.grid().shape().to_vec(),
             measure,
@@ -390,13 +391,24 @@ impl Page {
                  the page of the `arrange` that wrote it.",
                 file.order.len()
             ),
-            facts,
+            facts: with_shape(facts, shape),
             shape: shape.to_vec(),
             names: arranged_names(file),
             order_file: Some(order_json(file)?),
             ..Page::default()
         })
     }
+}
+
+/// The facts with the grid's shape after the number of features.
+fn with_shape(mut facts: Vec<(String, String)>, shape: &[usize]) -> Vec<(String, String)> {
+    let text: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let at = facts
+        .iter()
+        .position(|f| f.0 == "features")
+        .map_or(facts.len(), |i| i + 1);
+    facts.insert(at, ("grid".to_string(), text.join(" × ")));
+    facts
 }
 
 fn order_json(file: &OrderFile) -> Result<String> {
@@ -481,12 +493,10 @@ fn level_heat(
                 .iter()
                 .map(|m| m.partition_numbers(i))
                 .collect();
-            // From 0, so that a colour is proportional to the value: a level's
-            // spread is often a few percent of its mean.
-            let scale = Scale {
-                low: 0.0,
-                high: Scale::of(numbers.iter().flatten().map(|n| n.1.value)).high,
-            };
+            // The level's range in both orders (from 0, a level's blocks often
+            // differ by a few percent and would all look alike); the legend
+            // says what the ends are.
+            let scale = Scale::of(numbers.iter().flatten().map(|n| n.1.value));
             let views = measurements
                 .iter()
                 .zip(numbers)
@@ -702,5 +712,12 @@ mod tests {
         let strip = raster(&values, &[16], 2, scale);
         assert_eq!((strip.width, strip.height), (16, 1));
         assert_eq!(strip.pixels[15], 255);
+        // 2 × 8 on at most 2 a side: blocks of 4 × 4, the aspect kept.
+        let wide = raster(&values, &[2, 8], 2, scale);
+        assert_eq!((wide.width, wide.height), (2, 1));
+        assert_eq!(
+            wide.pixels[0],
+            scale.quantise((0..4).chain(8..12).sum::<i32>() as f64 / 8.0)
+        );
     }
 }
