@@ -61,7 +61,7 @@ pub fn apply_command(args: ApplyArgs) -> Result<()> {
         &Bars::default(),
         args.html.is_some(),
     )?;
-    if let (Some(path), Some(page)) = (&args.html, &applied.page) {
+    if let (Some(path), Some(page)) = (&args.html, applied.page) {
         write_page(page, path, start)?;
     }
     emit(&format!(

@@ -137,7 +137,7 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
             format!("draws the entanglement profiles, and {why}: add --report entanglement"),
         ));
     }
-    let arranged = job.run(
+    let mut arranged = job.run(
         report_kind,
         args.placement.into(),
         args.shrink,
@@ -147,7 +147,7 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
         },
         &bars,
     )?;
-    if let (Some(path), Some(page)) = (&args.html, &arranged.page) {
+    if let (Some(path), Some(page)) = (&args.html, arranged.page.take()) {
         write_page(page, path, start)?;
     }
     if let (Some(plot), ArrangeReport::Entanglement { before, after }) =

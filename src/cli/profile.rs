@@ -45,7 +45,7 @@ pub fn profile_command(args: ProfileArgs) -> Result<()> {
         &Bars::default(),
         args.html.is_some(),
     )?;
-    if let (Some(path), Some(page)) = (&args.html, &page) {
+    if let (Some(path), Some(page)) = (&args.html, page) {
         write_page(page, path, start)?;
     }
     if let Some(plot) = &args.plot {

@@ -188,8 +188,7 @@ pub fn render_surrogate_comparison(
 }
 
 /// Writes a report page with the run's time so far in its header.
-pub fn write_page(page: &Page, path: &Path, start: Instant) -> Result<()> {
-    let mut page = page.clone();
+pub fn write_page(mut page: Page, path: &Path, start: Instant) -> Result<()> {
     page.facts.push((
         "time".to_string(),
         format!("{:.2} s", start.elapsed().as_secs_f64()),

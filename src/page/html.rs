@@ -222,9 +222,8 @@ impl Page {
         Ok(out)
     }
 
-    /// The page's content with its style, without the document around it
-    /// (for Jupyter's `_repr_html_`, which places it inside a notebook).
-    pub fn body(&self) -> Result<String> {
+    /// The page's content, without the document around it.
+    fn body(&self) -> Result<String> {
         let mut out = String::from("<div class=\"entangle-report\">\n");
         out.push_str(&self.header());
         if !self.views.is_empty() {
@@ -247,27 +246,6 @@ impl Page {
         }
         out.push_str("</div>\n");
         Ok(out)
-    }
-
-    /// The content for a notebook cell: the body with its style scoped to it.
-    pub fn notebook(&self) -> Result<String> {
-        let scoped: String = STYLE
-            .lines()
-            .map(|line| match line.split_once('{') {
-                Some((selectors, rule)) if !line.starts_with(' ') => {
-                    let scoped: Vec<String> = selectors
-                        .split(',')
-                        .map(|s| match s.trim() {
-                            "body" => ".entangle-report".to_string(),
-                            s => format!(".entangle-report {s}"),
-                        })
-                        .collect();
-                    format!("{} {{{rule}\n", scoped.join(", "))
-                }
-                _ => format!("{line}\n"),
-            })
-            .collect();
-        Ok(format!("<style>{scoped}</style>\n{}", self.body()?))
     }
 
     /// Writes the page to `path`, atomically.

@@ -294,26 +294,32 @@ impl Measurement<'_> {
     /// Each partition's number at the level with index `i`, in chunk order.
     fn partition_numbers(&self, i: usize) -> Vec<(usize, Number)> {
         let k = self.key;
-        let mut numbers: Vec<(usize, Number)> = match self.measured {
-            Measured::Entanglement(p) => p.levels[i]
-                .partitions
-                .iter()
-                .enumerate()
-                .map(|(j, q)| {
-                    let key = format!("{k}levels.{i}.partitions.{j}.entropy");
-                    (q.chunk, Number::at(key, q.entropy))
-                })
-                .collect(),
-            Measured::Surrogate(s) => s.levels[i]
-                .partitions
-                .iter()
-                .enumerate()
-                .map(|(j, q)| {
-                    let key = format!("{k}levels.{i}.partitions.{j}.cut");
-                    (q.chunk, Number::at(key, q.cut))
-                })
-                .collect(),
+        let (field, values): (&str, Vec<(usize, f64)>) = match self.measured {
+            Measured::Entanglement(p) => (
+                "entropy",
+                p.levels[i]
+                    .partitions
+                    .iter()
+                    .map(|q| (q.chunk, q.entropy))
+                    .collect(),
+            ),
+            Measured::Surrogate(s) => (
+                "cut",
+                s.levels[i]
+                    .partitions
+                    .iter()
+                    .map(|q| (q.chunk, q.cut))
+                    .collect(),
+            ),
         };
+        let mut numbers: Vec<(usize, Number)> = values
+            .into_iter()
+            .enumerate()
+            .map(|(j, (chunk, value))| {
+                let key = format!("{k}levels.{i}.partitions.{j}.{field}");
+                (chunk, Number::at(key, value))
+            })
+            .collect();
         numbers.sort_by_key(|n| n.0);
         numbers
     }

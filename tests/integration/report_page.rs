@@ -7,17 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{entangle, path_str, signal_table, write_parquet};
-
-fn entangle_ok(args: &[&str]) -> String {
-    let out = entangle(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use crate::common::{entangle_err, entangle_ok, path_str, signal_table, write_parquet};
 
 /// Every (data-key, data-value) pair on a page.
 fn keyed_numbers(page: &str) -> Vec<(String, f64)> {
@@ -242,7 +232,7 @@ fn a_page_that_cannot_be_written_fails_before_the_work() {
     write_parquet(&input, &signal_table(40, 8), 1000);
     let out = dir.path().join("out.parquet");
     let page = dir.path().join("missing").join("page.html");
-    let run = entangle(&[
+    let stderr = entangle_err(&[
         "arrange",
         path_str(&input),
         "-o",
@@ -252,8 +242,6 @@ fn a_page_that_cannot_be_written_fails_before_the_work() {
         "--html",
         path_str(&page),
     ]);
-    assert!(!run.status.success());
-    let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("page.html"), "{stderr}");
     assert!(!out.exists(), "nothing was written");
 }
