@@ -44,7 +44,8 @@ echo "cargo test: $passed passed, $failed failed, $ignored skipped"
 
 # The Python package (issue #22): a virtual environment with the pinned
 # packages from PyPI, the wheel built in the test profile (sharing target/
-# with the Rust tests), pytest with polars 2.x, then the polars plugin's
+# with the Rust tests) and installed from target/wheels, pytest with
+# polars 2.x, then the polars plugin's
 # tests again with polars 1.44 (the plugin is what depends on its version).
 echo "== python: wheel and pytest"
 # The report page's browser test renders pages in headless Chromium: Debian's
@@ -62,7 +63,10 @@ venv=target/python-venv
 rm -rf "$venv"
 if python3 -m venv "$venv" \
     && "$venv/bin/pip" install --quiet --disable-pip-version-check -r python/requirements-test.txt \
-    && (cd python && VIRTUAL_ENV="$PWD/../$venv" "../$venv/bin/maturin" develop --quiet); then
+    && rm -rf target/wheels \
+    && "$venv/bin/maturin" build --quiet --manifest-path python/Cargo.toml --out target/wheels \
+    && wheel=$(ls target/wheels/entangle-*.whl) \
+    && "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "$wheel"; then
     for polars_version in "" 1.44.2; do
         tests=python/tests
         if [ -n "$polars_version" ]; then
@@ -90,6 +94,15 @@ if [ "$python_status" != 0 ]; then
     failed=$((failed + 1)); echo "python: FAILED"
 fi
 echo "python: $((SECONDS - python_started)) s"
+
+# The same wheel as a new user installs it (issue #34): a fresh virtual
+# environment without cargo or rustc on PATH, README's Python example.
+echo "== scripts/test_wheel.sh"
+if [ -n "${wheel:-}" ] && bash scripts/test_wheel.sh "$wheel"; then
+    passed=$((passed + 1)); echo "wheel: passed"
+else
+    failed=$((failed + 1)); echo "wheel: FAILED"
+fi
 
 # The cluster demo (issue #7): a scheduler and two executor processes on
 # 127.0.0.1 running the sample queries, with the binary the tests built.

@@ -2,7 +2,7 @@
 from typing import Any, ClassVar
 
 __version__: str
-DATAFUSION_MAJOR: int
+DATAFUSION_MAJOR: int | None
 
 # The jobs return (the --json output, the report page's HTML).
 def profile(source: str, options: str) -> tuple[str, str]: ...

@@ -20,6 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from entangle import _native
+from entangle._docs import documented
+
+if _native.DATAFUSION_MAJOR is None:
+    raise ImportError(
+        "this build of entangle has no SQL functions: it was built from source without its "
+        "`datafusion` feature; install the wheel, or build with the default features"
+    )
 
 try:
     import datafusion as _datafusion
@@ -45,6 +52,13 @@ __all__ = ["register"]
 _planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="entangle-rearrange")
 
 
+@documented(
+    "None\nThe functions are registered in ``ctx``.",
+    ctx=(
+        "datafusion.SessionContext",
+        "The session to register the functions in (datafusion-python 55.x).",
+    ),
+)
 def register(ctx: _datafusion.SessionContext) -> None:
     """Registers every entangle SQL function in ``ctx``."""
     for name in _native.AggregateFunction.names:

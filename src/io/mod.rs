@@ -5,6 +5,7 @@
 
 pub mod atomic;
 pub mod block;
+#[cfg(feature = "cli")]
 pub mod plot;
 pub mod read;
 pub mod rewrite;
