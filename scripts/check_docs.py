@@ -156,13 +156,18 @@ def main():
         os.symlink(ROOT / "sample_data", scratch / "sample_data")
         for name in ("target", "docs"):
             (scratch / name).mkdir()
+        # Python blocks run where a fresh clone's user runs them: beside
+        # sample_data/, with no target/ (a wheel install builds nothing).
+        fresh = scratch / "fresh-clone"
+        fresh.mkdir()
+        os.symlink(ROOT / "sample_data", fresh / "sample_data")
         for page in pages:
             for info, start, lines in blocks(page):
                 where = f"{page.relative_to(ROOT)}:{start}"
                 if info == "python" and python:
                     run = subprocess.run(
                         [python, "-c", "\n".join(lines)],
-                        cwd=scratch,
+                        cwd=fresh,
                         capture_output=True,
                         text=True,
                         timeout=600,

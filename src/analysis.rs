@@ -18,6 +18,7 @@ use crate::arrange::seams::{Placement, SeamWeights, place_for_seams};
 use crate::arrange::shrink::{Shrink, shrunk};
 use crate::arrange::sparse::{DENSE_BELOW, arrange_sparse};
 use crate::error::{Error, Result};
+use crate::io::read::FeatureColumns;
 use crate::io::summary::RowSummary;
 use crate::math::labels::{LabelKey, LabelScheme};
 use crate::math::moments::{SurrogateCuts, from_fixed};
@@ -49,6 +50,9 @@ pub struct Analysis {
     /// Every feature's total weight, once found (by the first profile).
     degrees: OnceLock<Degrees>,
     pub label_column: Option<String>,
+    /// The columns the features were taken from (empty when the rows came
+    /// from an engine's arrays).
+    pub feature_columns: FeatureColumns,
     pub warnings: Vec<String>,
 }
 
@@ -85,6 +89,7 @@ impl Analysis {
             graph: OnceLock::new(),
             degrees: OnceLock::new(),
             label_column: label_column.map(str::to_string),
+            feature_columns: FeatureColumns::default(),
             warnings,
         })
     }

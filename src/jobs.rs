@@ -13,8 +13,8 @@ use crate::arrange::shrink::Shrink;
 use crate::error::{Error, Result};
 use crate::io::atomic::{StagingDir, write_atomically};
 use crate::io::read::{
-    FeatureSelection, ResolvedFeatures, ScanOptions, Source, input_files, resolve_features,
-    scan_sources,
+    FeatureColumns, FeatureSelection, ResolvedFeatures, ScanOptions, Source, input_files,
+    resolve_features, scan_sources,
 };
 use crate::io::rewrite::{OrderFile, check_distinct, check_permutation, write_rearranged};
 use crate::math::profile::{Profile, ProfileOptions, SurrogateProfile};
@@ -116,12 +116,14 @@ pub fn analyse_sources(
         observer.progress(Stage::Reading, done, total)
     })?;
     observer.finished(Stage::Reading);
-    Ok(Analysis::new(
+    let mut analysis = Analysis::new(
         &scanned.summary,
         selection.label.as_deref(),
         scanned.warnings(),
     )?
-    .with_neighbours(measure.neighbours))
+    .with_neighbours(measure.neighbours);
+    analysis.feature_columns = scanned.feature_columns;
+    Ok(analysis)
 }
 
 /// The exact profile of the analysed features in `order` (`None`: input order).
@@ -138,6 +140,24 @@ pub fn profile_of(
     Ok(profile)
 }
 
+/// A finished `profile`.
+pub struct Profiled {
+    pub profile: Profile,
+    /// The columns the features were taken from.
+    pub feature_columns: FeatureColumns,
+    /// The report page, when asked (its header has no time yet).
+    pub page: Option<Page>,
+}
+
+impl Profiled {
+    /// `profile --json`: the profile's keys and `feature_columns`.
+    pub fn json(&self) -> serde_json::Value {
+        let mut json = serde_json::json!(self.profile);
+        json["feature_columns"] = serde_json::json!(self.feature_columns);
+        json
+    }
+}
+
 /// The profile of a file or directory of files (`entangle profile`), and
 /// its report page when asked.
 pub fn profile(
@@ -146,18 +166,39 @@ pub fn profile(
     measure: &Measure,
     observer: &dyn Observer,
     page: bool,
-) -> Result<(Profile, Option<Page>)> {
+) -> Result<Profiled> {
     let files = input_files(input)?;
     let analysis = analyse(&files, selection, measure, observer)?;
+    profile_analysed(
+        &input.display().to_string(),
+        analysis,
+        measure,
+        observer,
+        page,
+    )
+}
+
+/// The profile of an analysis of `input` (a path, or a frame's name).
+pub fn profile_analysed(
+    input: &str,
+    analysis: Analysis,
+    measure: &Measure,
+    observer: &dyn Observer,
+    page: bool,
+) -> Result<Profiled> {
     let profile = profile_of(&analysis, &measure.options, None, observer)?;
     let page = page
-        .then(|| profile_page(&input.display().to_string(), &analysis, measure, &profile))
+        .then(|| profile_page(input, &analysis, measure, &profile))
         .transpose()?;
-    Ok((profile, page))
+    Ok(Profiled {
+        profile,
+        feature_columns: analysis.feature_columns,
+        page,
+    })
 }
 
 /// The report page of a profile of `input` (a file, or a frame's name).
-pub fn profile_page(
+fn profile_page(
     input: &str,
     analysis: &Analysis,
     measure: &Measure,
@@ -396,6 +437,8 @@ pub struct Arranged {
     pub shrink: Option<f64>,
     pub phases: Phases,
     pub warnings: Vec<String>,
+    /// The columns the features were taken from.
+    pub feature_columns: FeatureColumns,
     /// The report page, when asked (its header has no time yet).
     pub page: Option<Page>,
 }
@@ -534,6 +577,7 @@ impl ArrangeJob {
             shrink: (shrink != Shrink::None).then_some(tau),
             phases: self.phases,
             warnings,
+            feature_columns: analysis.feature_columns.clone(),
             page,
         })
     }
@@ -645,6 +689,7 @@ impl Arranged {
         if let Some(tau) = self.shrink {
             json["shrink"] = serde_json::json!(tau);
         }
+        json["feature_columns"] = serde_json::json!(self.feature_columns);
         json
     }
 }

@@ -16,6 +16,7 @@ from typing import TypeVar, Union
 import polars as pl
 from polars.plugins import register_plugin_function
 
+from entangle._docs import EXPRESSION_FEATURES, EXPRESSION_LABEL, documented
 from entangle._options import Levels, Shape, given
 
 _LIBRARY = Path(__file__).parent
@@ -57,6 +58,11 @@ def _reduction(name: str, args: list[pl.Expr], options: dict) -> pl.Expr:
     )
 
 
+@documented(
+    "polars.Expr\nA ``Float64`` per frame or group.",
+    features=EXPRESSION_FEATURES,
+    label=EXPRESSION_LABEL,
+)
 def entanglement(
     features: Features,
     label: Label = None,
@@ -76,6 +82,12 @@ def entanglement(
     return _reduction("entanglement", [_features(features), *_label(label)], options)
 
 
+@documented(
+    "polars.Expr\nA list of structs ``{level, chunk, size, entropy, geometric}`` per frame "
+    "or group.",
+    features=EXPRESSION_FEATURES,
+    label=EXPRESSION_LABEL,
+)
 def entanglement_profile(
     features: Features,
     label: Label = None,
@@ -95,6 +107,10 @@ def entanglement_profile(
     return _reduction("entanglement_profile", [_features(features), *_label(label)], options)
 
 
+@documented(
+    "polars.Expr\nA ``Float64`` per frame or group.",
+    features=EXPRESSION_FEATURES,
+)
 def surrogate_entanglement(
     features: Features,
     *,
@@ -113,6 +129,11 @@ def surrogate_entanglement(
     return _reduction("surrogate_entanglement", [_features(features)], options)
 
 
+@documented(
+    "polars.Expr\nA ``List(Int32)`` per frame or group: element g is the input position "
+    "of the feature placed at grid position g.",
+    features=EXPRESSION_FEATURES,
+)
 def feature_order(
     features: Features,
     *,
@@ -134,6 +155,15 @@ def feature_order(
     return _reduction("feature_order", [_features(features)], options)
 
 
+@documented(
+    "polars.Expr\nThe column, of the same type, with each row's elements reordered.",
+    features=("polars.Expr or str", "An Array or List column (an expression or its name)."),
+    order=(
+        "sequence of int",
+        "A permutation of the row width: element g of the result is element ``order[g]`` "
+        "of the input (a :func:`feature_order`'s value).",
+    ),
+)
 def permute(features: pl.Expr | str, order: Sequence[int]) -> pl.Expr:
     """Each row's elements reordered: element g becomes element ``order[g]``
     (apply a saved :func:`feature_order` to an Array or List column)."""
@@ -147,6 +177,17 @@ def permute(features: pl.Expr | str, order: Sequence[int]) -> pl.Expr:
     )
 
 
+@documented(
+    "tuple of (frame, list of int)\nThe frame, of the type given, with its features "
+    "rearranged; and the order (element g is the input position of the feature placed at "
+    "grid position g).",
+    frame=("polars.DataFrame or polars.LazyFrame", "The frame; a ``LazyFrame`` stays lazy."),
+    features=(
+        "sequence of str, optional",
+        "The feature columns (wide layout), in grid order. Give exactly one of ``features``, "
+        "``array`` and ``features_prefix``.",
+    ),
+)
 def rearrange(
     frame: Frame,
     features: Sequence[str] | None = None,

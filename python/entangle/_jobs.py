@@ -8,10 +8,12 @@ import html
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from typing import Any, Union
 
 from entangle import _native
+from entangle._docs import JOB_FEATURES, documented
 from entangle._options import Levels, Shape, given
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -38,6 +40,10 @@ class Report(dict):  # type: ignore[type-arg]
             f'srcdoc="{html.escape(self._page, quote=True)}"></iframe>'
         )
 
+    @documented(
+        "None\nThe page is written to ``path``.",
+        path=("str or os.PathLike", "The HTML file to write; its directory must exist."),
+    )
     def to_html(self, path: PathLike) -> None:
         """Writes the report page to ``path``, atomically (a temporary file
         beside it, flushed to disk, then renamed over it)."""
@@ -58,9 +64,31 @@ class Report(dict):  # type: ignore[type-arg]
 
 def _report(result: tuple[str, str]) -> Report:
     text, page = result
-    return Report(json.loads(text), page)
+    report = Report(json.loads(text), page)
+    taken = report.get("feature_columns", {}).get("identifier_like", [])
+    if taken:
+        names = ", ".join(repr(name) for name in taken)
+        # stacklevel 3: the caller of profile()/arrange().
+        warnings.warn(
+            f"integer column {names} looks like a row identifier but was taken as a feature: "
+            "name the features (features=, features_prefix= or array=) to leave it out",
+            UserWarning,
+            stacklevel=3,
+        )
+    return report
 
 
+@documented(
+    "Report\nThe ``--json`` dictionary (with ``feature_columns``: the columns the features "
+    "were taken from) and its report page.",
+    source=(
+    "str, path or frame",
+    "A Parquet or CSV file, a directory of them, or a frame: a polars ``DataFrame`` or "
+    "``LazyFrame``, a pyarrow ``Table`` (any object with ``__arrow_c_stream__``; its "
+    "buffers are read without a copy).",
+    ),
+    features=JOB_FEATURES,
+)
 def profile(
     source: PathLike | Any,
     *,
@@ -98,6 +126,29 @@ def profile(
     return _report(_native.profile_stream(source.__arrow_c_stream__(), json.dumps(options)))
 
 
+@documented(
+    "Report\n``{'report', 'order', 'before', 'after', 'feature_columns'}`` (and ``'shrink'``, "
+    "the tau used, when shrinking; the data's size with the surrogate report) and its "
+    "report page.",
+    source=("str or os.PathLike", "A Parquet or CSV file, or a directory of them."),
+    output=(
+        "str or os.PathLike",
+        "The rearranged dataset (Parquet; CSV if it ends in .csv; a directory for a "
+        "directory), written atomically. Its directory must exist.",
+    ),
+    order_out=(
+        "str or os.PathLike, optional",
+        "Also write the order file here, for :func:`apply`.",
+    ),
+    features=JOB_FEATURES,
+    report=(
+        "{'auto', 'entanglement', 'surrogate'}, optional",
+        "What to report before and after: the exact entanglement profiles (on the rows "
+        "``profile`` uses), the surrogate alone (all rows, no entropies; seconds for tens of "
+        "thousands of features), or ``'auto'`` (default: entanglement up to 4096 features, "
+        "the surrogate above).",
+    ),
+)
 def arrange(
     source: PathLike,
     output: PathLike,
@@ -133,6 +184,21 @@ def arrange(
     )
 
 
+@documented(
+    "Report\n``{'rows', 'features'}`` and a report page showing the order applied.",
+    source=("str or os.PathLike", "A Parquet or CSV file, or a directory of them."),
+    order=("str or os.PathLike", "An order file written by :func:`arrange` (``order_out``)."),
+    output=(
+        "str or os.PathLike",
+        "The rearranged dataset, written atomically. Its directory must exist.",
+    ),
+    features=(
+        "sequence of str, optional",
+        "The feature columns, overriding the names in the order file.",
+    ),
+    array=("str, optional", "The array column, overriding the one in the order file."),
+    shape=("sequence of int, optional", "The grid, overriding the order file's."),
+)
 def apply(
     source: PathLike,
     order: PathLike,

@@ -173,10 +173,10 @@ pub fn profile(py: Python<'_>, source: PathBuf, options: &str) -> PyResult<(Stri
     let start = Instant::now();
     let options = JobOptions::parse(options, "profile")?;
     let (selection, measure) = (options.selection()?, options.measure("profile")?);
-    let (profile, page) = py
+    let profiled = py
         .detach(|| jobs::profile(&source, &selection, &measure, &Quiet, true))
         .map_err(to_py)?;
-    with_page(to_json(&profile)?, page, start)
+    with_page(to_json(&profiled.json())?, profiled.page, start)
 }
 
 /// The profile of a frame (a polars `DataFrame`, a pyarrow `Table`, ...)
@@ -205,15 +205,13 @@ pub fn profile_stream(
         .collect::<Result<Vec<_>, _>>()
         .map_err(stream_error)?;
     let source = Source::from_batches("frame", schema, batches);
-    let (profile, page) = py
+    let profiled = py
         .detach(|| {
             let analysis = jobs::analyse_sources(&[source], &selection, &measure, &Quiet)?;
-            let profile = jobs::profile_of(&analysis, &measure.options, None, &Quiet)?;
-            let page = jobs::profile_page("frame", &analysis, &measure, &profile)?;
-            Ok::<_, Error>((profile, page))
+            jobs::profile_analysed("frame", analysis, &measure, &Quiet, true)
         })
         .map_err(to_py)?;
-    with_page(to_json(&profile)?, Some(page), start)
+    with_page(to_json(&profiled.json())?, profiled.page, start)
 }
 
 /// `entangle arrange source -o output [--order-out order_out] --json`.

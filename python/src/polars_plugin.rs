@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use entangle::engines::options::{EntangleOptions, FunctionOptions};
 use entangle::engines::polars::{
-    Reduction, permute_field, permute_series, reduce_series, reduction_field,
+    Host, Reduction, permute_field, permute_series, reduce_series, reduction_field,
 };
 
 /// The keyword arguments of the reductions.
@@ -27,29 +27,40 @@ fn reduce(
     inputs: &[Series],
     kwargs: Options,
 ) -> PolarsResult<Series> {
+    // Errors name the function as Python users call it: `entangle.entanglement`.
+    let function = Host::Python.function_name(function);
     let options = FunctionOptions::resolve(&kwargs.options, function, kind.keys())
         .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
     reduce_series(function, kind, &options, &inputs[0], inputs.get(1))
 }
 
+fn field(function: &'static str, kind: Reduction, fields: &[Field]) -> PolarsResult<Field> {
+    reduction_field(
+        Host::Python,
+        Host::Python.function_name(function),
+        kind,
+        fields,
+    )
+}
+
 fn entanglement_field(fields: &[Field]) -> PolarsResult<Field> {
-    reduction_field("entanglement", Reduction::Entanglement, fields)
+    field("entanglement", Reduction::Entanglement, fields)
 }
 
 fn entanglement_profile_field(fields: &[Field]) -> PolarsResult<Field> {
-    reduction_field("entanglement_profile", Reduction::Profile, fields)
+    field("entanglement_profile", Reduction::Profile, fields)
 }
 
 fn surrogate_entanglement_field(fields: &[Field]) -> PolarsResult<Field> {
-    reduction_field("surrogate_entanglement", Reduction::Surrogate, fields)
+    field("surrogate_entanglement", Reduction::Surrogate, fields)
 }
 
 fn feature_order_field(fields: &[Field]) -> PolarsResult<Field> {
-    reduction_field("feature_order", Reduction::Order, fields)
+    field("feature_order", Reduction::Order, fields)
 }
 
 fn permute_output_field(fields: &[Field]) -> PolarsResult<Field> {
-    permute_field(&fields[0])
+    permute_field(Host::Python, &fields[0])
 }
 
 #[polars_expr(output_type_func=entanglement_field)]
@@ -85,5 +96,5 @@ struct PermuteKwargs {
 
 #[polars_expr(output_type_func=permute_output_field)]
 fn permute(inputs: &[Series], kwargs: PermuteKwargs) -> PolarsResult<Series> {
-    permute_series(&inputs[0], &kwargs.order)
+    permute_series(Host::Python, &inputs[0], &kwargs.order)
 }

@@ -90,3 +90,23 @@ def test_profile_of_frames_is_the_cli_json(cli, samples):
     assert chunked["surrogate"]["mean"] == pytest.approx(expected["surrogate"]["mean"], rel=1e-12)
     with pytest.raises(TypeError, match="frame"):
         entangle.profile([1, 2, 3])
+
+
+def test_an_identifier_taken_as_a_feature_is_warned_of(cli, samples):
+    import warnings
+
+    path = samples / "signals_1d.parquet"
+    warned = r"integer column 'id' looks like a row identifier.*features_prefix="
+    with pytest.warns(UserWarning, match=warned):
+        report = entangle.profile(path, max_samples=50)
+    assert report == cli.json("profile", path, "--max-samples", "50")
+    assert report["feature_columns"]["identifier_like"] == ["id"]
+    assert report["feature_columns"]["columns"][:2] == ["id", "x00"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        report = entangle.profile(path, features_prefix="x", max_samples=50)
+    assert report["feature_columns"] == {
+        "selected_by": "prefix",
+        "columns": [f"x{i:02}" for i in range(64)],
+        "identifier_like": [],
+    }

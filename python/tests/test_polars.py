@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
@@ -123,8 +125,18 @@ def test_non_numeric_features_name_the_column(images):
 
 def test_float_label_is_refused_with_a_hint(images):
     frame = images.with_columns(pl.col("bright_blob").cast(pl.Float64).alias("score"))
-    with pytest.raises(pl.exceptions.PolarsError, match="label column 'score'"):
+    # The hint is written in polars' Python idiom, and the function named as it
+    # was called (not as polars names the plugin's library).
+    hint = re.escape('pl.col("score").cast(pl.Int64)')
+    with pytest.raises(pl.exceptions.PolarsError, match=f"entangle.entanglement: label column 'score'.*{hint}"):
         frame.select(entangle.entanglement("pixels", "score", shape=(16, 16)))
+
+
+def test_errors_name_the_function_as_python_calls_it(images):
+    with pytest.raises(pl.exceptions.PolarsError, match=r"entangle\.entanglement: options: shape"):
+        images.select(entangle.entanglement("pixels", shape=(15, 16)))
+    with pytest.raises(pl.exceptions.PolarsError, match=r"entangle\.permute: .*order"):
+        images.select(entangle.permute("pixels", [0, 1, 2]))
 
 
 def test_bad_options_name_the_option(images):

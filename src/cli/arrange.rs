@@ -169,11 +169,11 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
     } else {
         let table = match &arranged.report {
             ArrangeReport::Entanglement { before, after } => {
-                render_comparison(&input, &output, before, after)
+                render_comparison((&input, &output), &arranged.feature_columns, before, after)
             }
             ArrangeReport::Surrogate { before, after } => render_surrogate_comparison(
-                &input,
-                &output,
+                (&input, &output),
+                &arranged.feature_columns,
                 (arranged.rows, n, &arranged.shape),
                 before,
                 after,

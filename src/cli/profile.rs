@@ -38,29 +38,34 @@ pub fn profile_command(args: ProfileArgs) -> Result<()> {
     let start = Instant::now();
     let measure = args.measure.measure(args.selection.shape.as_ref())?;
     args.plot.as_deref().map(plot_format).transpose()?;
-    let (profile, page) = profile(
+    let mut profiled = profile(
         &args.input,
         &args.selection.job_selection(),
         &measure,
         &Bars::default(),
         args.html.is_some(),
     )?;
-    if let (Some(path), Some(page)) = (&args.html, page) {
+    let profile = &profiled.profile;
+    if let (Some(path), Some(page)) = (&args.html, profiled.page.take()) {
         write_page(page, path, start)?;
     }
     if let Some(plot) = &args.plot {
         plot_profiles(
             plot,
             &args.input.display().to_string(),
-            &[("profile", &profile)],
+            &[("profile", profile)],
         )?;
     }
     if args.json {
-        let json =
-            serde_json::to_string_pretty(&profile).map_err(|e| Error::Data(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&profiled.json())
+            .map_err(|e| Error::Data(e.to_string()))?;
         emit(&format!("{json}\n"))?;
     } else {
-        let table = render_profile(&args.input.display().to_string(), &profile);
+        let table = render_profile(
+            &args.input.display().to_string(),
+            &profiled.feature_columns,
+            profile,
+        );
         emit(&format!(
             "{table}time {:.2} s\n",
             start.elapsed().as_secs_f64()

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use entangle::error::{Error, Result};
+use entangle::io::read::FeatureColumns;
 use entangle::math::profile::{Profile, SurrogateProfile};
 use entangle::page::Page;
 
@@ -39,11 +40,32 @@ pub fn data_line(p: &Profile) -> String {
     )
 }
 
+/// Which columns the features were taken from, in one line: a column taken
+/// by default is seen (the first and last few of many).
+pub fn columns_line(columns: &FeatureColumns) -> String {
+    let names = &columns.columns;
+    let shown = if names.len() <= 8 {
+        names.join(", ")
+    } else {
+        format!(
+            "{}, … , {}",
+            names[..4].join(", "),
+            names[names.len() - 3..].join(", ")
+        )
+    };
+    let what = match columns.selected_by {
+        "array" => "array column".to_string(),
+        by => format!("{} columns, {by}", names.len()),
+    };
+    format!("feature columns ({what}): {shown}")
+}
+
 /// The human-readable profile table.
-pub fn render_profile(name: &str, p: &Profile) -> String {
+pub fn render_profile(name: &str, columns: &FeatureColumns, p: &Profile) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "{name}");
+    let _ = writeln!(out, "{}", columns_line(columns));
     let _ = writeln!(out, "{}", data_line(p));
     if let Some(label) = &p.label {
         let values: Vec<String> = label.values.iter().map(|v| v.to_string()).collect();
@@ -111,10 +133,16 @@ pub fn render_profile(name: &str, p: &Profile) -> String {
 }
 
 /// The before/after table of `arrange`.
-pub fn render_comparison(input: &str, output: &str, before: &Profile, after: &Profile) -> String {
+pub fn render_comparison(
+    (input, output): (&str, &str),
+    columns: &FeatureColumns,
+    before: &Profile,
+    after: &Profile,
+) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "{input} → {output}");
+    let _ = writeln!(out, "{}", columns_line(columns));
     let _ = writeln!(out, "{}", data_line(before));
     let _ = writeln!(out);
     let _ = writeln!(
@@ -158,8 +186,8 @@ fn seams_line(before: f64, after: f64) -> String {
 /// The before/after table of `arrange --report surrogate`: the per-level
 /// mean cut weight over all rows, no entropies.
 pub fn render_surrogate_comparison(
-    input: &str,
-    output: &str,
+    (input, output): (&str, &str),
+    columns: &FeatureColumns,
     (rows, features, shape): (u64, usize, &[usize]),
     before: &SurrogateProfile,
     after: &SurrogateProfile,
@@ -168,6 +196,7 @@ pub fn render_surrogate_comparison(
     let mut out = String::new();
     let shape: Vec<String> = shape.iter().map(|s| s.to_string()).collect();
     let _ = writeln!(out, "{input} → {output}");
+    let _ = writeln!(out, "{}", columns_line(columns));
     let _ = writeln!(
         out,
         "rows {rows} (all) · features {features} · grid {} · surrogate report (no entropies)",

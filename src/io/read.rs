@@ -53,9 +53,91 @@ pub struct ScanOptions {
     pub weighting: Weighting,
 }
 
+/// The top-level columns a selection took, and how: front ends show them,
+/// so that a column taken by default (a numeric `id`) is seen.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FeatureColumns {
+    /// `"columns"` (named), `"prefix"`, `"every numeric column"` (no
+    /// selection given: every numeric column but the label) or `"array"`.
+    pub selected_by: &'static str,
+    /// The columns, in selection order (one for an array column).
+    pub columns: Vec<String>,
+    /// Integer columns taken by a prefix whose names look like row
+    /// identifiers (`id`, `row_id`, `index`, ...).
+    pub identifier_like: Vec<String>,
+}
+
+impl FeatureColumns {
+    /// What `selection` took from `schema`, resolved as `features`.
+    pub fn of(selection: &FeatureSelection, features: &ResolvedFeatures, schema: &Schema) -> Self {
+        let selected_by = match selection {
+            FeatureSelection::Columns(_) => "columns",
+            FeatureSelection::Prefix(p) if p.is_empty() => "every numeric column",
+            FeatureSelection::Prefix(_) => "prefix",
+            FeatureSelection::Array(_) => "array",
+        };
+        let columns: Vec<String> = match features {
+            ResolvedFeatures::Wide(cols) => cols.iter().map(|(_, name)| name.clone()).collect(),
+            ResolvedFeatures::Array(_, name) => vec![name.clone()],
+        };
+        let identifier_like = match (selection, features) {
+            (FeatureSelection::Prefix(_), ResolvedFeatures::Wide(cols)) => cols
+                .iter()
+                .filter(|(i, name)| {
+                    schema.field(*i).data_type().is_integer() && looks_like_identifier(name)
+                })
+                .map(|(_, name)| name.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        FeatureColumns {
+            selected_by,
+            columns,
+            identifier_like,
+        }
+    }
+
+    /// The warning about identifier-like columns taken, if any.
+    pub fn warning(&self) -> Option<String> {
+        (!self.identifier_like.is_empty()).then(|| {
+            let names: Vec<String> = self
+                .identifier_like
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect();
+            format!(
+                "integer column {} looks like a row identifier but was taken as a feature \
+                 ({}); name the features, or the prefix they share, to leave it out",
+                names.join(", "),
+                self.selected_by
+            )
+        })
+    }
+}
+
+/// Whether a column name reads as a row identifier: `id`, `ID`, `row_id`,
+/// `userId`, `index`, `__index_level_0__` (pandas), `key`, `row`, `idx`.
+fn looks_like_identifier(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let camel_id = name.ends_with("Id") || name.ends_with("ID");
+    camel_id
+        || words.iter().any(|w| {
+            matches!(
+                *w,
+                "id" | "idx" | "index" | "key" | "row" | "rowid" | "uuid"
+            )
+        })
+}
+
 /// The result of one pass over the input.
 #[derive(Debug, Clone)]
 pub struct Scan {
+    /// The columns the selection took (in the first file).
+    pub feature_columns: FeatureColumns,
     /// Rows dropped for null features (`skip_null_rows`).
     pub skipped_rows: u64,
     /// Feature names in selection order (`col[i]` for an array column).
@@ -72,8 +154,10 @@ impl Scan {
 
     /// Warnings about the data worth showing a user.
     pub fn warnings(&self) -> Vec<String> {
-        let mut warnings =
-            constant_feature_warnings(&self.summary, &|j| self.feature_names[j].clone());
+        let mut warnings: Vec<String> = self.feature_columns.warning().into_iter().collect();
+        warnings.extend(constant_feature_warnings(&self.summary, &|j| {
+            self.feature_names[j].clone()
+        }));
         if self.skipped_rows > 0 {
             warnings.push(format!(
                 "skipped {} rows with null feature values",
@@ -473,15 +557,25 @@ pub fn is_label_type(t: &DataType) -> bool {
     }
 }
 
-/// What an error about a float label column adds.
-pub const FLOAT_LABEL_HINT: &str = "; a float column is not taken as class labels: cast it to \
-    an integer or a string (e.g. CAST(col AS BIGINT)) if its values are classes, or select it \
-    as a feature";
+/// What an error about a float label column adds; `cast` shows the cast in
+/// the caller's own idiom (`CAST(col AS BIGINT)` in SQL,
+/// `pl.col("y").cast(pl.Int64)` in Python polars).
+pub fn float_label_hint(cast: &str) -> String {
+    format!(
+        "; a float column is not taken as class labels: cast it to an integer or a string \
+         ({cast}) if its values are classes, or select it as a feature"
+    )
+}
 
-/// What an error about a label column of type `t` adds: how to fix a float one.
-pub fn label_type_hint(t: &DataType) -> &'static str {
+/// What an error about a label column of type `t` adds: how to fix a float
+/// one (`cast` as for [`float_label_hint`]).
+pub fn label_type_hint(t: &DataType, cast: &str) -> String {
     let float = t.is_floating() || matches!(t, DataType::Dictionary(_, v) if v.is_floating());
-    if float { FLOAT_LABEL_HINT } else { "" }
+    if float {
+        float_label_hint(cast)
+    } else {
+        String::new()
+    }
 }
 
 fn check_label_type(column: &str, t: &DataType) -> Result<()> {
@@ -492,7 +586,7 @@ fn check_label_type(column: &str, t: &DataType) -> Result<()> {
         column,
         format!(
             "has type {t}; labels must be integer, boolean or string{}",
-            label_type_hint(t)
+            label_type_hint(t, "e.g. to Int64 in the file or frame")
         ),
     ))
 }
@@ -679,6 +773,7 @@ pub fn scan_sources(
 ) -> Result<Scan> {
     let total_rows: Option<u64> = sources.iter().map(|s| s.rows()).sum();
     let mut feature_names: Option<Vec<String>> = None;
+    let mut feature_columns: Option<FeatureColumns> = None;
     let mut summary = RowSummary::new(options.max_samples, options.seed, options.label.is_some())
         .with_weighting(options.weighting);
     let mut budget = Budget::machine();
@@ -691,6 +786,9 @@ pub fn scan_sources(
             options.label.as_deref(),
         )
         .map_err(|e| in_file(e, source.path(), sources.len()))?;
+        feature_columns.get_or_insert_with(|| {
+            FeatureColumns::of(&options.selection, &features, source.schema())
+        });
         let mut columns = features.columns();
         let label_position = options.label.as_ref().map(|l| {
             columns.push(source.schema().index_of(l).expect("resolved above"));
@@ -760,6 +858,7 @@ pub fn scan_sources(
         )));
     }
     Ok(Scan {
+        feature_columns: feature_columns.unwrap_or_default(),
         skipped_rows: skipped,
         feature_names,
         summary,
@@ -876,6 +975,64 @@ fn feature_block(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identifier_like_names() {
+        for name in [
+            "id",
+            "ID",
+            "row_id",
+            "userId",
+            "customerID",
+            "index",
+            "__index_level_0__",
+            "key",
+            "row",
+        ] {
+            assert!(looks_like_identifier(name), "{name}");
+        }
+        for name in [
+            "x00",
+            "pid0",
+            "width",
+            "valid",
+            "idle",
+            "keyboard",
+            "rows_mean",
+            "pixel",
+        ] {
+            assert!(!looks_like_identifier(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_integer_columns_taken_by_prefix_are_identifier_like() {
+        use arrow::datatypes::Field;
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("x0", DataType::Float64, false),
+            Field::new("row_id", DataType::Float64, false),
+            Field::new("x1", DataType::Float64, false),
+        ]);
+        let every = FeatureSelection::Prefix(String::new());
+        let resolved = resolve_features(&schema, &every, None).unwrap();
+        let columns = FeatureColumns::of(&every, &resolved, &schema);
+        assert_eq!(columns.selected_by, "every numeric column");
+        assert_eq!(columns.columns, ["id", "x0", "row_id", "x1"]);
+        // A float `row_id` holds values, not identifiers.
+        assert_eq!(columns.identifier_like, ["id"]);
+        assert!(
+            columns
+                .warning()
+                .unwrap()
+                .starts_with("integer column 'id' looks like")
+        );
+        // Named explicitly, a column is what the user asked for.
+        let named = FeatureSelection::Columns(vec!["id".into(), "x0".into()]);
+        let resolved = resolve_features(&schema, &named, None).unwrap();
+        let columns = FeatureColumns::of(&named, &resolved, &schema);
+        assert!(columns.identifier_like.is_empty() && columns.warning().is_none());
+    }
 
     #[test]
     fn f64_columns_are_not_copied() {

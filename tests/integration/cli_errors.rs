@@ -243,7 +243,8 @@ fn label_problems_name_the_label() {
     assert_error(
         &["profile", &f, "--features", "a,b,c", "--label", "y"],
         "label column 'y': has type Float64; labels must be integer, boolean or string; \
-         a float column is not taken as class labels: cast it to an integer or a string",
+         a float column is not taken as class labels: cast it to an integer or a string \
+         (e.g. to Int64 in the file or frame) if its values are classes",
     );
     // Whatever its number of distinct values.
     let two_floats: ArrayRef = Arc::new(Float64Array::from_iter_values(

@@ -397,3 +397,67 @@ fn multiclass_reports_per_class_values() {
         / 3.0;
     assert!((mean - v["mean_entropy"].as_f64().unwrap()).abs() < 1e-12);
 }
+
+/// With no selection every numeric column is a feature; the header, the JSON
+/// and a warning say which, and name the integer `id` taken with them.
+#[test]
+fn the_columns_taken_are_shown() {
+    let args = [
+        "profile",
+        "sample_data/signals_1d.parquet",
+        "--max-samples",
+        "50",
+    ];
+    let output = entangle(&args);
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().nth(1).unwrap(),
+        "feature columns (66 columns, every numeric column): id, x00, x01, x02, … , x62, x63, spike"
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: integer column 'id' looks like a row identifier but was taken as a feature (every numeric column)"),
+        "{stderr}"
+    );
+    let v = json(&[&args[..], &["--json"]].concat());
+    let columns = &v["feature_columns"];
+    assert_eq!(columns["selected_by"], "every numeric column");
+    assert_eq!(columns["identifier_like"], serde_json::json!(["id"]));
+    let names: Vec<&str> = columns["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 66);
+    assert_eq!((names[0], names[1], names[65]), ("id", "x00", "spike"));
+    assert!(v["warnings"][0].as_str().unwrap().contains("'id'"));
+
+    // Named by a prefix, the id is left out and nothing is said.
+    let v = json(&[&args[..], &["--features-prefix", "x", "--json"]].concat());
+    assert_eq!(v["features"], 64);
+    assert_eq!(v["feature_columns"]["selected_by"], "prefix");
+    assert_eq!(
+        v["feature_columns"]["identifier_like"],
+        serde_json::json!([])
+    );
+    assert!(v.get("warnings").is_none());
+    // An array column is one column.
+    let v = json(&[
+        "profile",
+        IMAGES,
+        "--array",
+        "pixels",
+        "--shape",
+        "16,16",
+        "--max-samples",
+        "50",
+        "--json",
+    ]);
+    assert_eq!(v["feature_columns"]["selected_by"], "array");
+    assert_eq!(
+        v["feature_columns"]["columns"],
+        serde_json::json!(["pixels"])
+    );
+}

@@ -10,9 +10,44 @@ use polars::prelude::*;
 use super::bridge::{arrow_to_series, polars_dtype, series_to_arrow};
 use crate::engines::options::{EntangleOptions, FunctionOptions};
 use crate::engines::reduce::{Reduction, SummaryReducer, check_label_length};
-use crate::io::read::FLOAT_LABEL_HINT;
+use crate::io::read::float_label_hint;
 use crate::io::rewrite::{check_permutation, permute_elements};
 use crate::io::summary::Budget;
+
+/// Which polars API a function was called through: errors name the function
+/// and show a fix the way its user writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// The Rust expressions of this module (`entanglement(col("x"), ...)`).
+    Rust,
+    /// The Python package's plugin (`entangle.entanglement("x", ...)`).
+    Python,
+}
+
+impl Host {
+    /// How the user called `function`: `entanglement` or `entangle.entanglement`.
+    pub fn function_name(self, function: &'static str) -> &'static str {
+        match self {
+            Host::Rust => function,
+            Host::Python => match function {
+                "entanglement" => "entangle.entanglement",
+                "entanglement_profile" => "entangle.entanglement_profile",
+                "surrogate_entanglement" => "entangle.surrogate_entanglement",
+                "feature_order" => "entangle.feature_order",
+                "permute" => "entangle.permute",
+                other => other,
+            },
+        }
+    }
+
+    /// The cast of `column` to an integer, in the host's own idiom.
+    fn integer_cast(self, column: &str) -> String {
+        match self {
+            Host::Rust => format!("e.g. col({column:?}).cast(DataType::Int64)"),
+            Host::Python => format!("e.g. pl.col({column:?}).cast(pl.Int64)"),
+        }
+    }
+}
 
 fn compute_error(e: crate::Error) -> PolarsError {
     PolarsError::ComputeError(e.to_string().into())
@@ -100,17 +135,22 @@ fn reduction(
             reduce_series(function, kind, &options, features, label).map(Series::into_column)
         },
         inputs,
-        move |_: &Schema, fields: &[Field]| reduction_field(function, kind, fields),
+        move |_: &Schema, fields: &[Field]| reduction_field(Host::Rust, function, kind, fields),
         true,
     ))
 }
 
 /// The output field of a reduction over `fields` (features, optional label),
-/// after checking their types.
-pub fn reduction_field(function: &str, kind: Reduction, fields: &[Field]) -> PolarsResult<Field> {
+/// after checking their types; `function` as the `host` names it.
+pub fn reduction_field(
+    host: Host,
+    function: &str,
+    kind: Reduction,
+    fields: &[Field],
+) -> PolarsResult<Field> {
     check_features(function, &fields[0])?;
     if let Some(label) = fields.get(1) {
-        check_label(function, label)?;
+        check_label(host, function, label)?;
     }
     let output = polars_dtype(&arrow::datatypes::Field::new("", kind.return_type(), true))?;
     Ok(Field::new(fields[0].name().clone(), output))
@@ -141,12 +181,16 @@ fn check_features(function: &str, field: &Field) -> PolarsResult<()> {
     ))
 }
 
-fn check_label(function: &str, field: &Field) -> PolarsResult<()> {
+fn check_label(host: Host, function: &str, field: &Field) -> PolarsResult<()> {
     let t = field.dtype();
     if t.is_integer() || t.is_bool() || t.is_string() {
         return Ok(());
     }
-    let hint = if t.is_float() { FLOAT_LABEL_HINT } else { "" };
+    let hint = if t.is_float() {
+        float_label_hint(&host.integer_cast(field.name()))
+    } else {
+        String::new()
+    };
     Err(PolarsError::InvalidOperation(
         format!(
             "{function}: label column '{}' has type {t}; labels must be integer, boolean or string{hint}",
@@ -223,17 +267,20 @@ pub fn permute(features: Expr, order: &[usize]) -> Expr {
     let order = order.to_vec();
     features.map(
         move |column: Column| {
-            permute_series(column.as_materialized_series(), &order).map(Series::into_column)
+            permute_series(Host::Rust, column.as_materialized_series(), &order)
+                .map(Series::into_column)
         },
-        |_: &Schema, field: &Field| permute_field(field),
+        |_: &Schema, field: &Field| permute_field(Host::Rust, field),
     )
 }
 
 /// Every row of an Array or List series with its elements reordered by
 /// `order` (see [`permute`]).
-pub fn permute_series(series: &Series, order: &[usize]) -> PolarsResult<Series> {
+pub fn permute_series(host: Host, series: &Series, order: &[usize]) -> PolarsResult<Series> {
     let name = series.name().to_string();
-    let permute_error = |e: crate::Error| PolarsError::ComputeError(format!("permute: {e}").into());
+    let function = host.function_name("permute");
+    let permute_error =
+        |e: crate::Error| PolarsError::ComputeError(format!("{function}: {e}").into());
     let mut first_row = 0u64;
     let mut out = Series::new_empty(series.name().clone(), series.dtype());
     for chunk in series_to_arrow(series)? {
@@ -249,13 +296,14 @@ pub fn permute_series(series: &Series, order: &[usize]) -> PolarsResult<Series> 
 
 /// The output field of [`permute`]: the input's, which must be an Array or
 /// List column.
-pub fn permute_field(field: &Field) -> PolarsResult<Field> {
+pub fn permute_field(host: Host, field: &Field) -> PolarsResult<Field> {
     if matches!(field.dtype(), DataType::Array(..) | DataType::List(_)) {
         Ok(field.clone())
     } else {
         Err(PolarsError::InvalidOperation(
             format!(
-                "permute: column '{}' has type {}; expected an Array or List column",
+                "{}: column '{}' has type {}; expected an Array or List column",
+                host.function_name("permute"),
                 field.name(),
                 field.dtype()
             )

@@ -25,7 +25,7 @@ mod rearrange;
 pub use crate::engines::options::EntangleOptions;
 pub use crate::engines::reduce::Reduction;
 pub use expressions::{
-    entanglement, entanglement_profile, feature_order, permute, permute_field, permute_series,
-    reduce_series, reduction_field, surrogate_entanglement,
+    Host, entanglement, entanglement_profile, feature_order, permute, permute_field,
+    permute_series, reduce_series, reduction_field, surrogate_entanglement,
 };
 pub use rearrange::{FeatureLayout, rearrange};

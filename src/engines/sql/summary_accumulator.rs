@@ -112,7 +112,7 @@ fn check_argument_types(
         if !(t.is_null() || is_label_type(t)) {
             return Err(DataFusionError::Plan(format!(
                 "{function}: argument 2 (label) must be an integer, boolean or string column, or NULL for unlabeled data, got {t}{}",
-                label_type_hint(t)
+                label_type_hint(t, "e.g. CAST(col AS BIGINT)")
             )));
         }
     }
