@@ -123,7 +123,12 @@ fn looks_like_identifier(name: &str) -> bool {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    let camel_id = name.ends_with("Id") || name.ends_with("ID");
+    // `userId`, `customerID`: "Id"/"ID" after a lowercase letter (not `VALID`, `GRID`).
+    let camel_id = (name.ends_with("Id") || name.ends_with("ID"))
+        && name[..name.len() - 2]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_lowercase());
     camel_id
         || words.iter().any(|w| {
             matches!(
@@ -1000,6 +1005,8 @@ mod tests {
             "keyboard",
             "rows_mean",
             "pixel",
+            "VALID",
+            "GRID",
         ] {
             assert!(!looks_like_identifier(name), "{name}");
         }
