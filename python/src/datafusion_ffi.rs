@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::Schema;
 use arrow::ffi::FFI_ArrowSchema;
-use datafusion::common::DataFusionError;
-use datafusion::logical_expr::{AggregateUDF, Expr, ScalarUDF};
+use datafusion_common::DataFusionError;
+use datafusion_expr::{AggregateUDF, Expr, ScalarUDF};
 use datafusion_ffi::udaf::FFI_AggregateUDF;
 use datafusion_ffi::udf::FFI_ScalarUDF;
 use datafusion_proto::bytes::Serializeable;
@@ -122,7 +122,7 @@ impl RearrangeCall {
         let exprs = arguments
             .iter()
             .map(|bytes| Expr::from_bytes(bytes))
-            .collect::<datafusion::common::Result<Vec<_>>>()
+            .collect::<datafusion_common::Result<Vec<_>>>()
             .map_err(to_value_error)?;
         let (source, options) = rearrange_arguments(&exprs).map_err(to_value_error)?;
         Ok(Self { source, options })

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use datafusion::logical_expr::{AggregateUDF, Documentation};
+use datafusion_expr::{AggregateUDF, Documentation};
 
 use super::summary_accumulator::SummaryAggregate;
 use super::{DOC_SECTION, FEATURES_ARGUMENT, OPTIONS_ARGUMENT};

@@ -22,17 +22,18 @@ mod rearrange;
 mod summary_accumulator;
 mod surrogate_entanglement;
 
-use std::sync::Arc;
-
+#[cfg(feature = "datafusion")]
 use datafusion::execution::context::SessionContext;
-use datafusion::logical_expr::{DocSection, Expr, lit};
+use datafusion_expr::{DocSection, Expr, lit};
 
 pub use crate::engines::options::{EntangleOptions, FunctionOptions, OptionKeys};
 pub use entanglement::entanglement_udaf;
 pub use entanglement_profile::entanglement_profile_udaf;
 pub use feature_order::feature_order_udaf;
 pub use permute::permute_udf;
-pub use rearrange::{Rearrange, RearrangePlan, SourceKind, arguments as rearrange_arguments};
+#[cfg(feature = "datafusion")]
+pub use rearrange::Rearrange;
+pub use rearrange::{RearrangePlan, SourceKind, arguments as rearrange_arguments};
 pub use summary_accumulator::with_memory_pool;
 pub use surrogate_entanglement::surrogate_entanglement_udaf;
 
@@ -63,6 +64,7 @@ const WEIGHTS_OPTIONS: &str = "weights (auto, dense or sparse; auto: sparse abov
 
 /// Registers every entangle function in `ctx`; the aggregates reserve the
 /// memory their summaries need from its runtime's memory pool.
+#[cfg(feature = "datafusion")]
 pub fn register_all(ctx: &SessionContext) {
     let pool = &ctx.runtime_env().memory_pool;
     for udaf in [
@@ -74,13 +76,14 @@ pub fn register_all(ctx: &SessionContext) {
         ctx.register_udaf(with_memory_pool(udaf, pool));
     }
     ctx.register_udf(permute_udf());
-    ctx.register_udtf("rearrange", Arc::new(Rearrange));
+    ctx.register_udtf("rearrange", std::sync::Arc::new(Rearrange));
 }
 
 /// The runtime that queries run on: `entangle sql` in process or against a
 /// cluster, and the cluster's scheduler and executors. Deep plans are decoded
 /// recursively on a cluster's side, hence the larger stacks (as Ballista's
 /// scheduler binary uses).
+#[cfg(feature = "datafusion")]
 pub fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -91,7 +94,7 @@ pub fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
 
 /// The documentation of the `rearrange` table function (table functions
 /// carry none in DataFusion's registry).
-pub fn rearrange_documentation() -> &'static datafusion::logical_expr::Documentation {
+pub fn rearrange_documentation() -> &'static datafusion_expr::Documentation {
     rearrange::documentation()
 }
 

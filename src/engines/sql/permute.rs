@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use arrow::compute::{cast, concat};
 use arrow::datatypes::DataType;
-use datafusion::common::{DataFusionError, Result, ScalarValue};
-use datafusion::logical_expr::{
+use datafusion_common::{DataFusionError, Result, ScalarValue};
+use datafusion_expr::{
     ColumnarValue, Documentation, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };

@@ -9,14 +9,11 @@
 
 use std::sync::{Arc, LazyLock};
 
-use arrow::array::{Array, AsArray, Int32Array};
-use arrow::datatypes::{Int32Type, Schema};
-use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
-use datafusion::common::{DataFusionError, Result, ScalarValue};
-use datafusion::execution::context::{SessionContext, SessionState};
-use datafusion::functions::core::expr_fn::named_struct;
-use datafusion::logical_expr::{Documentation, Expr, col, lit};
-use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
+use arrow::array::Int32Array;
+use arrow::datatypes::Schema;
+use datafusion_common::{DataFusionError, Result, ScalarValue};
+use datafusion_expr::{Documentation, Expr, col, lit};
+use datafusion_functions::core::expr_fn::named_struct;
 
 use super::DOC_SECTION;
 use super::feature_order::feature_order_udaf;
@@ -27,10 +24,6 @@ use crate::engines::reduce::single_list;
 use crate::io::read::{FeatureSelection, ResolvedFeatures, resolve_features};
 
 const NAME: &str = "rearrange";
-
-/// The `rearrange` table function.
-#[derive(Debug, Default)]
-pub struct Rearrange;
 
 fn plan_error(problem: impl std::fmt::Display) -> DataFusionError {
     DataFusionError::Plan(format!("{NAME}: {problem}"))
@@ -177,77 +170,102 @@ impl RearrangePlan {
     }
 }
 
-impl TableFunctionImpl for Rearrange {
-    fn call(&self, _exprs: &[Expr]) -> Result<Arc<dyn TableProvider>> {
-        Err(plan_error("needs the session; call it through SQL"))
-    }
-
-    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
-        let (source, options) = arguments(args.exprs())?;
-        let Some(state) = args.session().as_any().downcast_ref::<SessionState>() else {
-            // datafusion-python registers its own `rearrange` (entangle's
-            // Python package), which runs the plan on its session.
-            return Err(plan_error(
-                "called from another library's session; register entangle's functions with \
-                 its own binding (entangle.datafusion.register for datafusion-python)",
-            ));
-        };
-        let state = state.clone();
-        // Planning is synchronous here; the order needs a query. Run it on
-        // its own runtime so this works inside any caller's runtime.
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    super::runtime()
-                        .map_err(plan_error)?
-                        .block_on(rearranged_view(state, &source, &options))
-                })
-                .join()
-                .map_err(|_| plan_error("the order computation panicked"))?
-        })
-    }
-}
-
-/// The source as a DataFrame: a registered table, else a file or directory.
-async fn source_frame(ctx: &SessionContext, source: &str) -> Result<DataFrame> {
-    match SourceKind::of(source, ctx.table_exist(source).unwrap_or(false))? {
-        SourceKind::Table => ctx.table(source).await,
-        SourceKind::Csv => ctx.read_csv(source, CsvReadOptions::new()).await,
-        SourceKind::Parquet => {
-            ctx.read_parquet(source, ParquetReadOptions::default())
-                .await
-        }
-    }
-}
-
-async fn rearranged_view(
-    state: SessionState,
-    source: &str,
-    options: &FunctionOptions,
-) -> Result<Arc<dyn TableProvider>> {
-    let ctx = SessionContext::new_with_state(state);
-    let frame = source_frame(&ctx, source).await?;
-    let plan = RearrangePlan::new(source, frame.schema().as_arrow(), options)?;
-    let batches = frame
-        .clone()
-        .aggregate(vec![], vec![plan.order_expr()])?
-        .collect()
-        .await?;
-    let order: Option<Vec<usize>> = batches
-        .first()
-        .filter(|b| b.num_rows() == 1 && b.column(0).is_valid(0))
-        .map(|b| {
-            let order = b.column(0).as_list::<i32>().value(0);
-            let order = order.as_primitive::<Int32Type>().values();
-            order.iter().map(|&i| i as usize).collect()
-        });
-    Ok(frame.select(plan.select(order.as_deref())?)?.into_view())
-}
-
 /// A column name as an identifier that keeps its case and punctuation.
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
+
+/// The table function on a DataFusion session: the plan's two queries run on
+/// the calling session while the query is planned.
+#[cfg(feature = "datafusion")]
+mod table {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int32Type;
+    use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+    use datafusion::execution::context::{SessionContext, SessionState};
+    use datafusion::prelude::{CsvReadOptions, DataFrame, ParquetReadOptions};
+    use datafusion_common::Result;
+    use datafusion_expr::Expr;
+
+    use super::{RearrangePlan, SourceKind, arguments, plan_error};
+    use crate::engines::options::FunctionOptions;
+
+    /// The `rearrange` table function.
+    #[derive(Debug, Default)]
+    pub struct Rearrange;
+
+    impl TableFunctionImpl for Rearrange {
+        fn call(&self, _exprs: &[Expr]) -> Result<Arc<dyn TableProvider>> {
+            Err(plan_error("needs the session; call it through SQL"))
+        }
+
+        fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+            let (source, options) = arguments(args.exprs())?;
+            let Some(state) = args.session().as_any().downcast_ref::<SessionState>() else {
+                // datafusion-python registers its own `rearrange` (entangle's
+                // Python package), which runs the plan on its session.
+                return Err(plan_error(
+                    "called from another library's session; register entangle's functions with \
+                     its own binding (entangle.datafusion.register for datafusion-python)",
+                ));
+            };
+            let state = state.clone();
+            // Planning is synchronous here; the order needs a query. Run it on
+            // its own runtime so this works inside any caller's runtime.
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        crate::engines::sql::runtime()
+                            .map_err(plan_error)?
+                            .block_on(rearranged_view(state, &source, &options))
+                    })
+                    .join()
+                    .map_err(|_| plan_error("the order computation panicked"))?
+            })
+        }
+    }
+
+    /// The source as a DataFrame: a registered table, else a file or directory.
+    async fn source_frame(ctx: &SessionContext, source: &str) -> Result<DataFrame> {
+        match SourceKind::of(source, ctx.table_exist(source).unwrap_or(false))? {
+            SourceKind::Table => ctx.table(source).await,
+            SourceKind::Csv => ctx.read_csv(source, CsvReadOptions::new()).await,
+            SourceKind::Parquet => {
+                ctx.read_parquet(source, ParquetReadOptions::default())
+                    .await
+            }
+        }
+    }
+
+    async fn rearranged_view(
+        state: SessionState,
+        source: &str,
+        options: &FunctionOptions,
+    ) -> Result<Arc<dyn TableProvider>> {
+        let ctx = SessionContext::new_with_state(state);
+        let frame = source_frame(&ctx, source).await?;
+        let plan = RearrangePlan::new(source, frame.schema().as_arrow(), options)?;
+        let batches = frame
+            .clone()
+            .aggregate(vec![], vec![plan.order_expr()])?
+            .collect()
+            .await?;
+        let order: Option<Vec<usize>> = batches
+            .first()
+            .filter(|b| b.num_rows() == 1 && b.column(0).is_valid(0))
+            .map(|b| {
+                let order = b.column(0).as_list::<i32>().value(0);
+                let order = order.as_primitive::<Int32Type>().values();
+                order.iter().map(|&i| i as usize).collect()
+            });
+        Ok(frame.select(plan.select(order.as_deref())?)?.into_view())
+    }
+}
+
+#[cfg(feature = "datafusion")]
+pub use table::Rearrange;
 
 /// The options `feature_order` takes, from the table function's.
 fn order_options(options: &FunctionOptions) -> String {

@@ -15,15 +15,15 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{DataType, Field, FieldRef, Schema};
-use datafusion::common::{DataFusionError, Result, ScalarValue};
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::utils::format_state_name;
-use datafusion::logical_expr::{
+use datafusion_common::{DataFusionError, Result, ScalarValue};
+use datafusion_execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
+use datafusion_expr::function::{AccumulatorArgs, StateFieldsArgs};
+use datafusion_expr::utils::format_state_name;
+use datafusion_expr::{
     Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, Documentation, Signature,
     Volatility,
 };
-use datafusion::physical_expr::PhysicalExpr;
+use datafusion_physical_expr::PhysicalExpr;
 
 use crate::engines::options::FunctionOptions;
 use crate::engines::reduce::{Reduction, SummaryReducer};
@@ -47,7 +47,7 @@ fn options_argument(
         None => Ok(FunctionOptions::default()),
         Some(expr) => {
             let literal = expr
-                .downcast_ref::<datafusion::physical_expr::expressions::Literal>()
+                .downcast_ref::<datafusion_physical_expr::expressions::Literal>()
                 .map(|l| l.value().clone())
                 .or_else(|| constant_value(expr));
             match literal.as_ref().map(ScalarValue::try_as_str) {
