@@ -12,6 +12,9 @@ writes it. Runs, back to back and REPEATS times (default 3):
 * polars   `pl.scan_parquet(DATA).select(entanglement(pl.struct(f...), "label"))`
 * cli/polars surrogate: `--levels`-free surrogate of the same columns, read
            from the CLI JSON's `surrogate.mean`, and `surrogate_entanglement`
+* sql      `SELECT entanglement(named_struct('f0000', f0000, ...), label)` in
+           datafusion-python through `entangle.datafusion` (when datafusion
+           is installed)
 
 checks that all give the same numbers, and prints the medians and ratios
 (to the CLI, and to the in-process job, which runs the CLI's own code:
@@ -22,6 +25,7 @@ and the CLI with `cargo build --release`.
 
 from __future__ import annotations
 
+import importlib
 import json
 import statistics
 import subprocess
@@ -66,9 +70,23 @@ def main() -> None:
         frame = pl.scan_parquet(data).select(entangle.surrogate_entanglement(features)).collect()
         return frame.item()
 
-    runs = {"cli": [], "job": [], "polars entanglement": [], "polars surrogate": []}
+    def sql_entanglement():
+        fields = ", ".join(f"'{n}', \"{n}\"" for n in names)
+        query = f"SELECT entanglement(named_struct({fields}), label) FROM data"
+        return context.sql(query).to_arrow_table().column(0)[0].as_py()
+
+    runs = {"cli": [], "job": [], "polars entanglement": [], "polars surrogate": [], "sql": []}
     if binary == "-":
         del runs["cli"]
+    try:
+        import datafusion
+
+        sql_functions = importlib.import_module("entangle.datafusion")
+        context = datafusion.SessionContext()
+        sql_functions.register(context)
+        context.register_parquet("data", data)
+    except ImportError:
+        del runs["sql"]
     reference = None
     for _ in range(repeats):
         seconds, profile = timed(job)
@@ -83,9 +101,13 @@ def main() -> None:
         assert value == profile["mean_entropy"], (value, profile["mean_entropy"])
         seconds, value = timed(polars_surrogate)
         runs["polars surrogate"].append(seconds)
-        # Streamed co-moments agree to 1e-12 relative however rows are split (SPEC §2).
+        # Streamed and exact co-moments agree to 1e-12 relative (docs/conventions.md#co-moments).
         expected = profile["surrogate"]["mean"]
         assert abs(value - expected) <= 1e-12 * abs(expected), (value, expected)
+        if "sql" in runs:
+            seconds, value = timed(sql_entanglement)
+            runs["sql"].append(seconds)
+            assert value == profile["mean_entropy"], (value, profile["mean_entropy"])
     base = "cli" if "cli" in runs else "job"
     base_median = statistics.median(runs[base])
     print(f"{data}: {reference['rows']} rows x {reference['features']} features, {repeats} runs")

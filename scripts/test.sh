@@ -64,7 +64,7 @@ rm -rf "$venv"
 if python3 -m venv "$venv" \
     && "$venv/bin/pip" install --quiet --disable-pip-version-check -r python/requirements-test.txt \
     && rm -rf target/wheels \
-    && "$venv/bin/maturin" build --quiet --manifest-path python/Cargo.toml --out target/wheels \
+    && "$venv/bin/maturin" build --quiet --profile dev --manifest-path python/Cargo.toml --out target/wheels \
     && wheel=$(ls target/wheels/entangle-*.whl) \
     && "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "$wheel"; then
     for polars_version in "" 1.44.2; do
