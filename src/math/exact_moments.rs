@@ -18,7 +18,7 @@
 //! The price: 16 digit products per product of values (16 times the GEMM of
 //! [`crate::math::moments::CoMoments`]) and 256 bytes per feature pair.
 
-use arrow::datatypes::i256;
+use ethnum::I256;
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::reborrow::{Reborrow, ReborrowMut};
@@ -133,10 +133,9 @@ fn lower<T: Copy + Default>(by_slice: &mut [T; SLICES], by: usize) {
     }
 }
 
-/// i256 to the nearest-ish f64 (deterministic; relative error ≤ 2^-51).
-fn to_f64(v: i256) -> f64 {
-    let magnitude = v.wrapping_abs();
-    let (low, high) = magnitude.to_parts();
+/// I256 to the nearest-ish f64 (deterministic; relative error ≤ 2^-51).
+fn to_f64(v: I256) -> f64 {
+    let (high, low) = v.unsigned_abs().into_words();
     let value = high as f64 * 2f64.powi(128) + low as f64;
     if v.is_negative() { -value } else { value }
 }
@@ -369,24 +368,24 @@ impl ExactCoMoments {
     }
 
     /// Σ over rows of feature `j`'s windowed value, in units of its lowest bit.
-    fn sum_of(&self, j: usize) -> i256 {
-        (0..SLICES).fold(i256::ZERO, |acc, s| {
-            acc.wrapping_add(i256::from_i128(self.sums[j][s]) << (SLICE_BITS as u8 * s as u8))
+    fn sum_of(&self, j: usize) -> I256 {
+        (0..SLICES).fold(I256::ZERO, |acc, s| {
+            acc.wrapping_add(I256::new(self.sums[j][s]) << (SLICE_BITS * s as u32))
         })
     }
 
     /// n·Σ x_i x_j − Σ x_i · Σ x_j, exactly (n² times the centred co-moment,
     /// in units of the two windows' lowest bits).
-    fn centred(&self, i: usize, j: usize, sum: &[i256]) -> i256 {
+    fn centred(&self, i: usize, j: usize, sum: &[I256]) -> I256 {
         // Which feature indexes the first slice does not matter: only s + t does.
         let products = &self.products[pair(i.max(j), i.min(j))];
         let total = (0..SLICES)
             .flat_map(|s| (0..SLICES).map(move |t| (s, t)))
-            .fold(i256::ZERO, |acc, (s, t)| {
-                let shift = SLICE_BITS as u8 * (s + t) as u8;
-                acc.wrapping_add(i256::from_i128(products[s][t]) << shift)
+            .fold(I256::ZERO, |acc, (s, t)| {
+                let shift = SLICE_BITS * (s + t) as u32;
+                acc.wrapping_add(I256::new(products[s][t]) << shift)
             });
-        let n = i256::from_i128(self.count as i128);
+        let n = I256::new(self.count as i128);
         // Within MAX_ROWS rows neither product overflows (see there).
         n.checked_mul(total)
             .and_then(|a| a.checked_sub(sum[i].checked_mul(sum[j])?))
@@ -397,7 +396,7 @@ impl ExactCoMoments {
     /// diagonal; a constant feature gets weight 0.
     pub fn correlation_weights(&self) -> Mat<f64> {
         let n = self.features();
-        let sum: Vec<i256> = (0..n).map(|j| self.sum_of(j)).collect();
+        let sum: Vec<I256> = (0..n).map(|j| self.sum_of(j)).collect();
         let root: Vec<f64> = (0..n)
             .map(|j| to_f64(self.centred(j, j, &sum)).sqrt())
             .collect();

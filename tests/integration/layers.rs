@@ -88,6 +88,88 @@ fn no_module_uses_a_layer_above_its_own() {
     assert!(violations.is_empty(), "{violations:#?}");
 }
 
+/// The data-format and engine crates that the mathematics and the
+/// arrangement (layers 1 and 2, on plain slices and faer matrices) must not
+/// name: their inputs come from any reader.
+const FORMAT_AND_ENGINE_CRATES: [&str; 9] = [
+    "arrow",
+    "parquet",
+    "polars",
+    "polars_arrow",
+    "datafusion",
+    "ballista",
+    "pyo3",
+    "tokio",
+    "clap",
+];
+
+/// The crates a source file's code (not its comments) names as `name::` or
+/// `name_component::` (`arrow_array::`).
+fn named_crates<'a>(source: &str, crates: &[&'a str]) -> Vec<&'a str> {
+    let mut named = Vec::new();
+    for line in source.lines() {
+        let code = line.split("//").next().unwrap_or_default();
+        for (at, _) in code.match_indices("::") {
+            let path: String = code[..at]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            for &krate in crates {
+                let component = path
+                    .strip_prefix(krate)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'));
+                let is_root_segment = !code[..at - path.len()].ends_with("::");
+                if component && is_root_segment && !named.contains(&krate) {
+                    named.push(krate);
+                }
+            }
+        }
+    }
+    named
+}
+
+#[test]
+fn the_mathematics_and_the_arrangement_name_no_data_format_or_engine() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src.join("math"), &mut files);
+    rust_files(&src.join("arrange"), &mut files);
+    files.sort();
+    assert!(files.len() > 15, "only {} files found", files.len());
+    let violations: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let named = named_crates(
+                &std::fs::read_to_string(file).unwrap(),
+                &FORMAT_AND_ENGINE_CRATES,
+            );
+            (!named.is_empty()).then(|| {
+                format!(
+                    "{} names {}",
+                    file.strip_prefix(&src).unwrap().display(),
+                    named.join(", ")
+                )
+            })
+        })
+        .collect();
+    assert!(violations.is_empty(), "{violations:#?}");
+}
+
+#[test]
+fn crates_are_read_from_code_not_comments() {
+    let source = "use arrow::datatypes::i256;\nlet a = arrow_array::Int32Array::from(v);\n\
+                  // parquet::file is only mentioned\nuse faer::Mat; let p = polars_core::x;\n\
+                  use crate::math::arrow_like::f;";
+    assert_eq!(
+        named_crates(source, &FORMAT_AND_ENGINE_CRATES),
+        ["arrow", "polars"]
+    );
+}
+
 #[test]
 fn references_are_read_from_plain_and_grouped_imports() {
     let names = crate_references(
