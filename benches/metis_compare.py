@@ -46,7 +46,8 @@ def weights(x):
 
 def tree(shape):
     """Nodes as (depth, leaves-range, children) in preorder, and the leaf order
-    (DFS position -> row-major index), exactly as SPEC §1 defines them."""
+    (DFS position -> row-major index), exactly as the canonical partitions
+    (docs/conventions.md#canonical-partitions) define them."""
     nodes, leaf_order = [], []
 
     def build(start, length, depth):

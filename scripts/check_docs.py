@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Runs every command shown in README.md and docs/*.md, as written.
+"""Runs every command shown in README.md and docs/*.md, as written, and checks
+every reference between the repository's files.
 
     python3 scripts/check_docs.py [TARGET_DIR [PYTHON]]    (default: target/debug)
+    python3 scripts/check_docs.py --references             (the references alone)
 
 Fenced blocks are read by their info string:
 
@@ -25,6 +27,24 @@ just checked) are not rerun. Commands run in a scratch
 directory that holds the repository's ``sample_data/`` and an empty
 ``target/`` and ``docs/``, so nothing in the work tree changes. Python on the
 machine suffices; the output ends with 'N passed, N failed'.
+
+The references check (one test in that count, and all that ``--references``
+runs; it needs no build) fails, naming file:line, the reference and what is
+missing, when
+
+* a tracked text file (``.rs .py .md .slt .sh .toml .yml``) cites the
+  specification that lives outside the repository (docs/conventions.md holds
+  everything the code relies on);
+* a citation of a section of docs/conventions.md names a heading that page
+  does not have; outside Markdown it must be written with the path from the
+  repository root, ``(docs/conventions.md`` then ``#`` and the anchor (and so
+  must a citation of any other docs page's section, which is checked too);
+* a relative Markdown link in README.md or docs/*.md, ``[text](path)`` or
+  ``[text](path#anchor)``, names a file that does not exist or an anchor that
+  is not a heading of that page. Anchors are GitHub's heading slugs (lower
+  case, punctuation other than ``-`` and ``_`` dropped, spaces to ``-``, a
+  repeated heading gets ``-1``, ``-2``, …); http(s) and mailto links and
+  links inside fenced or inline code are not checked.
 """
 
 import os
@@ -38,6 +58,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"^```(\S*)\s*$")
+
+# The references check. Each pattern is written so that it does not match
+# itself: this file is one of the files checked.
+CHECKED_SUFFIXES = (".rs", ".py", ".md", ".slt", ".sh", ".toml", ".yml")
+OUTSIDE_SPEC = re.compile(r"SPEC(?: §\d*|\.md)")
+CONVENTIONS = "docs/conventions.md"
+CITATION = re.compile(r"((?:[\w.-]+/)*)conventions\.md#([\w-]*)")
+# Outside Markdown, a section of any docs page: docs/, the page, #anchor.
+DOCS_CITATION = re.compile(r"(?<![\w/.-])docs/([\w-]+\.md)#([\w-]*)")
+LINK = re.compile(r"!?\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
+HTML_ANCHOR = re.compile(r"<a\s[^>]*(?:name|id)=\"([^\"]+)\"")
+FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def blocks(path):
@@ -144,13 +177,153 @@ def matches(shown, actual):
     return pending
 
 
+def unfenced(text):
+    """The text with the lines of fenced blocks blanked out (offsets kept)."""
+    lines, fence = [], None
+    for line in text.split("\n"):
+        match = FENCE_LINE.match(line)
+        if fence is None and match:
+            fence = match.group(1)
+            lines.append(" " * len(line))
+        elif fence is not None:
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = None
+            lines.append(" " * len(line))
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def prose(text):
+    """The text with fenced blocks and inline code blanked out (line breaks and
+    offsets kept), so that links shown as code are not taken as links."""
+    def blank(match):
+        return re.sub(r"[^\n]", " ", match.group(0))
+
+    return re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", blank, unfenced(text), flags=re.S)
+
+
+def slug(heading):
+    """GitHub's anchor for a heading's text."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link reads as its text
+    text = re.sub(r"<[^>]+>", "", text).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+ANCHORS = {}
+
+
+def anchors(path):
+    """The anchors of a Markdown file's headings (and explicit HTML anchors)."""
+    cache = ANCHORS
+    if path not in cache:
+        found, seen = set(), {}
+        for line in unfenced(path.read_text()).split("\n"):
+            match = HEADING.match(line)
+            if match:
+                base = slug(match.group(2))
+                count = seen.get(base, 0)
+                seen[base] = count + 1
+                found.add(base if count == 0 else f"{base}-{count}")
+            found.update(HTML_ANCHOR.findall(line))
+        cache[path] = found
+    return cache[path]
+
+
+def section_missing(page, anchor):
+    """What is missing for a citation of `page`'s section `anchor`, or None."""
+    shown = page.relative_to(ROOT)
+    if not page.exists():
+        return f"{shown} does not exist"
+    if anchor not in anchors(page):
+        return f"{shown} has no heading with the anchor #{anchor}"
+    return None
+
+
+def reference_problems(name, text, pages):
+    """(line, reference, what is missing) for every broken reference in the
+    text of the tracked file `name` (relative to ROOT); Markdown links are
+    checked when `name` is one of `pages`."""
+    problems = []
+
+    def line_of(offset):
+        return text.count("\n", 0, offset) + 1
+
+    for match in OUTSIDE_SPEC.finditer(text):
+        missing = f"a specification outside the repository: cite a section of {CONVENTIONS}"
+        problems.append((line_of(match.start()), match.group(0), missing))
+    conventions = ROOT / CONVENTIONS
+    cited = set()  # (line, anchor) already reported, not again as a link
+    for match in CITATION.finditer(text):
+        line, reference, anchor = line_of(match.start()), match.group(0), match.group(2)
+        if not name.endswith(".md") and match.group(1) != "docs/":
+            missing = f"write it as {CONVENTIONS}#ANCHOR (the path from the repository root)"
+        else:
+            missing = section_missing(conventions, anchor)
+        if missing:
+            problems.append((line, reference, missing))
+            cited.add((line, anchor))
+    if not name.endswith(".md"):
+        for match in DOCS_CITATION.finditer(text):
+            page = ROOT / "docs" / match.group(1)
+            missing = page != conventions and section_missing(page, match.group(2))
+            if missing:
+                problems.append((line_of(match.start()), match.group(0), missing))
+    if name in pages:
+        page = ROOT / name
+        for match in LINK.finditer(prose(text)):
+            target = match.group(2)
+            if not target or re.match(r"[a-z][a-z0-9+.-]*:", target, re.I):
+                continue  # http(s), mailto: not checked
+            path, _, anchor = target.partition("#")
+            where = (page.parent / path).resolve() if path else page
+            line = line_of(match.start())
+            shown = f"[{match.group(1)}]({target})".replace("\n", " ")
+            if not where.exists():
+                folder = page.parent.relative_to(ROOT)
+                problems.append((line, shown, f"{path} does not exist (relative to {folder}/)"))
+            elif anchor and where.suffix == ".md" and anchor not in anchors(where):
+                if (line, anchor) not in cited:
+                    missing = f"{where.relative_to(ROOT)} has no heading with the anchor #{anchor}"
+                    problems.append((line, shown, missing))
+    return problems
+
+
+def check_references():
+    """The references check: prints every problem; True when there is none."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    names = sorted(n for n in listed if n.endswith(CHECKED_SUFFIXES) and (ROOT / n).is_file())
+    pages = {"README.md"} | {n for n in names if re.fullmatch(r"docs/[^/]+\.md", n)}
+    problems = []
+    for name in names:
+        text = (ROOT / name).read_text(errors="replace")
+        problems += [(name, *p) for p in reference_problems(name, text, pages)]
+    for name, line, reference, missing in problems:
+        print(f"FAILED {name}:{line}: {reference}: {missing}")
+    if problems:
+        print(f"FAILED references: {len(problems)} broken in {len(names)} tracked files")
+    else:
+        print(f"ok     references: {len(names)} tracked files")
+    return not problems
+
+
 def main():
+    if sys.argv[1:] == ["--references"]:
+        ok = check_references()
+        print(f"docs: {int(ok)} passed, {int(not ok)} failed")
+        sys.exit(0 if ok else 1)
     build = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "target" / "debug").resolve()
     python = sys.argv[2] if len(sys.argv) > 2 else None
     if not (build / "entangle").exists():
         sys.exit(f"{build / 'entangle'} not found: build the binary first")
     pages = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
     passed = failed = 0
+    if check_references():
+        passed += 1
+    else:
+        failed += 1
     scratch = Path(tempfile.mkdtemp(prefix="entangle-docs-"))
     try:
         os.symlink(ROOT / "sample_data", scratch / "sample_data")

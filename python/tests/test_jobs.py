@@ -83,7 +83,7 @@ def test_profile_of_frames_is_the_cli_json(cli, samples):
     assert entangle.profile(pq.read_table(path).combine_chunks(), **options) == expected
     # Rows split otherwise: entropies are bit-identical (the sample does not
     # depend on the split); the surrogate's streamed co-moments agree to
-    # 1e-12 relative (SPEC §2).
+    # 1e-12 relative (docs/conventions.md#co-moments).
     chunked = entangle.profile(pq.read_table(path), **options)
     assert chunked["levels"] == expected["levels"]
     assert chunked["mean_entropy"] == expected["mean_entropy"]

@@ -1,5 +1,6 @@
-//! The rearrangement (SPEC §2): a permutation of the features that makes the
-//! canonical partitions cut little surrogate weight (|correlation|).
+//! The rearrangement (docs/conventions.md#rearrangement): a permutation of
+//! the features that makes the canonical partitions cut little surrogate
+//! weight (|correlation|).
 //!
 //! Two phases, both keeping every tree node at exactly its size:
 //!

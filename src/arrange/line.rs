@@ -1,5 +1,5 @@
-//! The exact placement of a line's tree (1D; docs/science.md, "Placing the
-//! children: seams").
+//! The exact placement of a line's tree (1D;
+//! docs/science.md#placing-the-children-seams).
 //!
 //! In 1D a node's two children may trade places when they have the same
 //! size; nothing else keeps every canonical cut (reversing a subtree is a

@@ -1,5 +1,5 @@
-//! Layer 2, the arrangement (SPEC §2): permutations of the features whose
-//! canonical partitions cut little |correlation|.
+//! Layer 2, the arrangement (docs/conventions.md#rearrangement): permutations
+//! of the features whose canonical partitions cut little |correlation|.
 //!
 //! [`dense`] partitions the N × N weights with exact node sizes; [`sparse`]
 //! does the same on a graph of each feature's strongest neighbours, which

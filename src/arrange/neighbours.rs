@@ -1,4 +1,4 @@
-//! Surrogate weights for many features (SPEC §2, "Scale").
+//! Surrogate weights for many features (docs/conventions.md#scale).
 //!
 //! The dense route keeps N × N co-moments; near 20k features every such copy
 //! is 3 GB. Beyond that the scan keeps the feature columns instead
@@ -331,7 +331,7 @@ fn gather(x: MatRef<'_, f64>, features: &[usize], mut out: MatMut<'_, f64>) {
     }
 }
 
-/// Weights rounded to 1e-9, as the partitioner sees them (SPEC §2).
+/// Weights rounded to 1e-9, as the partitioner sees them (docs/conventions.md#rounded-weights).
 pub fn rounded(w: f64) -> f64 {
     (w * 1e9).round() / 1e9
 }

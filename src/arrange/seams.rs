@@ -1,4 +1,4 @@
-//! The placement of every tree node's children (SPEC §2, "Placement").
+//! The placement of every tree node's children (docs/conventions.md#placement-and-seams).
 //!
 //! The partitioner decides which features sit in which tree node; every
 //! canonical cut is then unchanged by any map of a node's box onto itself

@@ -3,7 +3,7 @@
 //! about 1/√n, and on few rows the many weak, noisy weights can outweigh the
 //! few strong ones that make up an image's neighbourhoods, so the
 //! partitioner's first split goes astray and every level below follows it
-//! (docs/science.md, "Fewer rows"). Only the partitioner sees the shrunk
+//! (docs/science.md#fewer-rows). Only the partitioner sees the shrunk
 //! weights; the placement, the seam score and every report use the weights
 //! themselves.
 

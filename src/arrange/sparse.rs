@@ -1,4 +1,4 @@
-//! The rearrangement on a sparse graph (SPEC §2, "Scale"): for tens of
+//! The rearrangement on a sparse graph (docs/conventions.md#scale): for tens of
 //! thousands of features, whose dense weights do not fit.
 //!
 //! Top down, every tree node larger than `dense_below` features is split

@@ -1,13 +1,13 @@
-//! Writing a rearranged dataset (SPEC §3): in the wide layout the feature
-//! columns trade places (names, types and values kept; other columns stay in
-//! place); in the array layout the elements of every row are permuted. Every
-//! row and value survives bit for bit. Parquet input is streamed row group by
-//! row group (one output row group per input row group, the input's codecs
-//! kept). The order file's content (`entangle.order`, and `entangle.features`
-//! or `entangle.array`, and `entangle.shape` in 2D; JSON values) goes into the
-//! Parquet key-value metadata and into the embedded Arrow schema's metadata,
-//! so every reader sees it. The output appears atomically and durably (see
-//! [`crate::io::atomic`]).
+//! Writing a rearranged dataset (docs/conventions.md#rearranged-parquet): in
+//! the wide layout the feature columns trade places (names, types and values
+//! kept; other columns stay in place); in the array layout the elements of
+//! every row are permuted. Every row and value survives bit for bit. Parquet
+//! input is streamed row group by row group (one output row group per input row
+//! group, the input's codecs kept). The order file's content (`entangle.order`,
+//! and `entangle.features` or `entangle.array`, and `entangle.shape` in 2D;
+//! JSON values) goes into the Parquet key-value metadata and into the embedded
+//! Arrow schema's metadata, so every reader sees it. The output appears
+//! atomically and durably (see [`crate::io::atomic`]).
 
 use std::fs::File;
 use std::path::Path;

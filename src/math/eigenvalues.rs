@@ -1,4 +1,5 @@
-//! Eigenvalues (no eigenvectors) of a symmetric matrix: the spectra of SPEC §1.
+//! Eigenvalues (no eigenvectors) of a symmetric matrix: the spectra of
+//! the entanglement (docs/conventions.md#entanglement).
 //!
 //! Two stages, after LAPACK's `dsytrd` and `dsterf`:
 //!

@@ -10,8 +10,8 @@
 //! Every product over a set of features multiplies them in one canonical
 //! order (by their values, not their positions), so a node's Gram matrix and
 //! explicit features have the same bits wherever the set sits in the order:
-//! the placement of a node's children (SPEC §2) leaves every entropy exact to
-//! the last bit.
+//! the placement of a node's children (docs/conventions.md#placement-and-seams)
+//! leaves every entropy exact to the last bit.
 
 use std::ops::Range;
 use std::sync::Mutex;

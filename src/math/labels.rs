@@ -1,4 +1,5 @@
-//! Labels and the weights y_m they put on the rows of the data tensor (SPEC §1).
+//! Labels and the weights y_m they put on the rows of the data tensor
+//! (docs/conventions.md#labels).
 
 use std::collections::BTreeSet;
 use std::fmt;

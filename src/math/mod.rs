@@ -1,5 +1,6 @@
-//! Layer 1, the mathematics (SPEC §1, §2): the measure on plain slices and
-//! faer matrices, with no Arrow, Parquet or engine types.
+//! Layer 1, the mathematics (docs/conventions.md#the-measure and
+//! docs/conventions.md#the-surrogate-and-the-rearrangement): the measure on
+//! plain slices and faer matrices, with no Arrow, Parquet or engine types.
 
 pub mod eigenvalues;
 pub mod exact_moments;

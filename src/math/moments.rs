@@ -1,5 +1,5 @@
 //! Streamed co-moments of the features over all rows, and the surrogate
-//! entanglement built from them (SPEC §2).
+//! entanglement built from them (docs/conventions.md#co-moments).
 //!
 //! Each batch contributes its own mean and centred cross-product matrix (a
 //! GEMM), merged with Chan's pairwise update, so the result does not depend on
@@ -416,7 +416,8 @@ mod square_matrix {
 pub trait SurrogateCuts: Sync {
     /// One cut per partition, Σ_{i∈K, j∉K} w_ij.
     fn cuts(&self, tree: &CanonicalTree, partitions: &[Partition]) -> Vec<f64>;
-    /// The seam score (SPEC §2): Σ w_gh over grid-adjacent positions g, h.
+    /// The seam score (docs/conventions.md#placement-and-seams): Σ w_gh over
+    /// grid-adjacent positions g, h.
     fn seams(&self, grid: &Grid) -> f64;
 }
 

@@ -26,7 +26,7 @@ pub const DEFAULT_THETA: f64 = 0.085;
 /// Default number of rows used.
 pub const DEFAULT_MAX_SAMPLES: usize = 1000;
 
-/// Options of a profile (SPEC §1).
+/// Options of a profile (docs/conventions.md#the-measure).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProfileOptions {
     pub theta: f64,
@@ -357,8 +357,9 @@ pub struct SurrogateLevel {
 pub struct SurrogateProfile {
     pub levels: Vec<SurrogateLevel>,
     pub mean: f64,
-    /// The seam score: Σ w over grid-adjacent positions (SPEC §2), which
-    /// no canonical cut sees and a CNN's overlapping kernels do.
+    /// The seam score: Σ w over grid-adjacent positions
+    /// (docs/conventions.md#placement-and-seams), which no canonical cut sees
+    /// and a CNN's overlapping kernels do.
     pub seams: f64,
 }
 
@@ -386,7 +387,7 @@ pub struct LabelInfo {
     pub values: Vec<LabelKey>,
 }
 
-/// A complete profile, serialized as the `--json` output (SPEC §3).
+/// A complete profile, serialized as the `--json` output (docs/conventions.md#json-profile).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Profile {
     pub rows: u64,

@@ -1,4 +1,4 @@
-//! The seeded bottom-k row sample (SPEC §1).
+//! The seeded bottom-k row sample (docs/conventions.md#rows-used).
 //!
 //! A row's hash is the wrapping sum of per-value hashes, so it does not depend
 //! on the order of the row's features: a rearranged file samples the same rows

@@ -1,4 +1,4 @@
-//! The exact spectrum of one canonical partition (SPEC §1).
+//! The exact spectrum of one canonical partition (docs/conventions.md#entanglement).
 //!
 //! With W = diag(y), the nonzero eigenvalues of W G_{K^c} W G_K are M²·σ_k²,
 //! σ_k the singular values of the matricization [D; K]. Two exact routes:

@@ -1,5 +1,6 @@
 //! The canonical tree over the features: the tree of a locally connected
-//! network, whose nodes are the canonical partitions (SPEC §1).
+//! network, whose nodes are the canonical partitions
+//! (docs/conventions.md#canonical-partitions).
 //!
 //! The root is the whole grid. A node's children cut every axis of length ≥ 2
 //! at `start + ceil(len / 2)`, in row-major order of the halves; a single

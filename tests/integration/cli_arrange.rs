@@ -969,7 +969,7 @@ fn shrink_auto_keeps_the_candidate_with_the_highest_seams() {
     // The first 400 rows of the shuffled textures: on so few rows the
     // unshrunk weights send the partitioner's first split astray, and
     // shrinking the weak correlations finds the natural blocks again
-    // (docs/science.md, "Fewer rows").
+    // (docs/science.md#fewer-rows).
     let batches = read_parquet(Path::new("sample_data/textures_2d_shuffled.parquet"));
     let all = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,5 @@
-//! Bad input (SPEC §4): a clear error naming the column (or option, or file)
-//! and the problem, a non-zero exit code, and no panic.
+//! Bad input (docs/conventions.md#bad-input): a clear error naming the column
+//! (or option, or file) and the problem, a non-zero exit code, and no panic.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -54,9 +54,9 @@ fn compute_error(e: crate::Error) -> PolarsError {
 }
 
 /// The entanglement of the rows (mean over levels of the per-level mean
-/// entropy, SPEC §1): one `f64` for the frame or for each group. `label`
-/// `None` is unlabeled data; a label column gives the labeled entropy (two
-/// classes) or the mean over one-vs-rest classes.
+/// entropy, docs/conventions.md#profile): one `f64` for the frame or for each
+/// group. `label` `None` is unlabeled data; a label column gives the labeled
+/// entropy (two classes) or the mean over one-vs-rest classes.
 ///
 /// ```no_run
 /// # use polars::prelude::*;
@@ -100,7 +100,7 @@ pub fn entanglement_profile(
 }
 
 /// The surrogate entanglement from all rows: the mean over levels of the
-/// mean |correlation| cut by the canonical partitions (SPEC §2).
+/// mean |correlation| cut by the canonical partitions (docs/conventions.md#surrogate).
 pub fn surrogate_entanglement(features: Expr, options: &EntangleOptions) -> PolarsResult<Expr> {
     reduction(
         "surrogate_entanglement",

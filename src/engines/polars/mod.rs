@@ -1,6 +1,7 @@
-//! polars expressions (SPEC §3): the entangle functions as `Expr`s that
-//! reduce a frame, or each group of `group_by().agg()`, to one value, plus a
-//! helper that rearranges a `LazyFrame`.
+//! polars expressions (docs/conventions.md#sql-and-polars-functions): the
+//! entangle functions as `Expr`s that reduce a frame, or each group of
+//! `group_by().agg()`, to one value, plus a helper that rearranges a
+//! `LazyFrame`.
 //!
 //! | function | returns |
 //! |---|---|

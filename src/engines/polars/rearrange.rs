@@ -1,5 +1,5 @@
 //! Rearranging a polars frame: compute the order with [`feature_order`] in
-//! one pass, then move the features (SPEC §3 "Rearranged Parquet").
+//! one pass, then move the features (docs/conventions.md#rearranged-parquet).
 
 use polars::prelude::*;
 

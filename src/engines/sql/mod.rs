@@ -1,4 +1,4 @@
-//! DataFusion SQL functions (SPEC §3), one file per function:
+//! DataFusion SQL functions (docs/conventions.md#sql-and-polars-functions), one file per function:
 //!
 //! | function | kind | returns |
 //! |---|---|---|
