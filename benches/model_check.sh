@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The model check of the README (issues #21, #31): the model families of
+# The model check of docs/science.md (issues #21, #31): the model families of
 # benches/model_check.py trained on the sample datasets in four column
 # orders, paired by seed:
 #   natural   the order the generator drew (what the models are built for);

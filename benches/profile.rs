@@ -24,7 +24,7 @@
 //!   `profile/1d_256_m1000_all_levels` (target b).
 //!
 //! Run: `cargo bench --bench profile`. Target (c) (32×32, M = 1000) takes
-//! seconds per run; it is timed on the release CLI (see README).
+//! seconds per run; it is timed on the release CLI (docs/performance.md#what-an-exact-profile-costs).
 
 #![allow(clippy::single_range_in_vec_init)] // one range is a valid set of ranges
 
