@@ -170,6 +170,62 @@ fn crates_are_read_from_code_not_comments() {
     );
 }
 
+/// The modules a `mod.rs` (or `lib.rs`) declares, `pub mod name;` and `mod name;`
+/// outside tests.
+fn declared_modules(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let rest = line
+                .strip_prefix("pub mod ")
+                .or_else(|| line.strip_prefix("mod "))?;
+            rest.strip_suffix(';').map(str::to_string)
+        })
+        .collect()
+}
+
+#[test]
+fn every_module_is_on_the_map_and_in_the_architecture_page() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let map = std::fs::read_to_string(root.join("src/lib.rs")).unwrap();
+    let page = std::fs::read_to_string(root.join("docs/architecture.md")).unwrap();
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for dir in ["math", "arrange", "io", "engines", "page"] {
+        let source = std::fs::read_to_string(root.join("src").join(dir).join("mod.rs")).unwrap();
+        let row = map
+            .lines()
+            .find(|l| l.contains(&format!("[`{dir}`]")))
+            .unwrap_or_else(|| panic!("src/lib.rs's map has no row for {dir}"));
+        for module in declared_modules(&source) {
+            checked += 1;
+            // A submodule of a layer's row is listed as `name` (page's own
+            // module `html` is part of the row's [`page`]).
+            if dir != "page" && !row.contains(&format!("`{module}`")) {
+                missing.push(format!("src/lib.rs's map: {dir}::{module}"));
+            }
+            let file = format!("src/{dir}/{module}.rs");
+            let folder = format!("src/{dir}/{module}/");
+            if !page.contains(&file) && !page.contains(&folder) {
+                missing.push(format!("docs/architecture.md: {file}"));
+            }
+        }
+    }
+    for module in declared_modules(&map) {
+        let file = format!("src/{module}.rs");
+        let folder = format!("src/{module}/");
+        if !page.contains(&file)
+            && !page.contains(&folder)
+            && !map.contains(&format!("[`{module}`]"))
+        {
+            missing.push(format!("src/lib.rs: {module}"));
+        }
+    }
+    assert!(checked > 25, "only {checked} modules found");
+    assert!(missing.is_empty(), "not listed: {missing:#?}");
+}
+
 #[test]
 fn references_are_read_from_plain_and_grouped_imports() {
     let names = crate_references(
