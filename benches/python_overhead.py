@@ -81,6 +81,8 @@ def main() -> None:
     try:
         import datafusion
 
+        # By name: `import entangle.datafusion` would make `entangle` a local
+        # of main(), unbound in the closures above when the import fails.
         sql_functions = importlib.import_module("entangle.datafusion")
         context = datafusion.SessionContext()
         sql_functions.register(context)

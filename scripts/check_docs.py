@@ -47,6 +47,7 @@ missing, when
   links inside fenced or inline code are not checked.
 """
 
+import functools
 import os
 import re
 import shlex
@@ -70,13 +71,17 @@ DOCS_CITATION = re.compile(r"(?<![\w/.-])docs/([\w-]+\.md)#([\w-]*)")
 LINK = re.compile(r"!?\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 HTML_ANCHOR = re.compile(r"<a\s[^>]*(?:name|id)=\"([^\"]+)\"")
-FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def blocks(path):
     """(info, first line number, lines) of every fenced block of a Markdown file."""
+    return blocks_of(path.read_text().splitlines())
+
+
+def blocks_of(text_lines):
+    """(info, first line number, lines) of every fenced block of Markdown lines."""
     info, start, body = None, 0, []
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(text_lines, 1):
         match = FENCE.match(line)
         if match and info is None:
             info, start, body = match.group(1), number + 1, []
@@ -178,19 +183,12 @@ def matches(shown, actual):
 
 
 def unfenced(text):
-    """The text with the lines of fenced blocks blanked out (offsets kept)."""
-    lines, fence = [], None
-    for line in text.split("\n"):
-        match = FENCE_LINE.match(line)
-        if fence is None and match:
-            fence = match.group(1)
-            lines.append(" " * len(line))
-        elif fence is not None:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = None
-            lines.append(" " * len(line))
-        else:
-            lines.append(line)
+    """The text with the lines of fenced blocks, fences included, blanked out
+    (offsets kept)."""
+    lines = text.split("\n")
+    for _, start, body in blocks_of(lines):
+        for index in range(start - 2, start + len(body)):  # 0-based, both fences
+            lines[index] = " " * len(lines[index])
     return "\n".join(lines)
 
 
@@ -210,24 +208,19 @@ def slug(heading):
     return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
-ANCHORS = {}
-
-
+@functools.cache
 def anchors(path):
     """The anchors of a Markdown file's headings (and explicit HTML anchors)."""
-    cache = ANCHORS
-    if path not in cache:
-        found, seen = set(), {}
-        for line in unfenced(path.read_text()).split("\n"):
-            match = HEADING.match(line)
-            if match:
-                base = slug(match.group(2))
-                count = seen.get(base, 0)
-                seen[base] = count + 1
-                found.add(base if count == 0 else f"{base}-{count}")
-            found.update(HTML_ANCHOR.findall(line))
-        cache[path] = found
-    return cache[path]
+    found, seen = set(), {}
+    for line in unfenced(path.read_text()).split("\n"):
+        match = HEADING.match(line)
+        if match:
+            base = slug(match.group(2))
+            count = seen.get(base, 0)
+            seen[base] = count + 1
+            found.add(base if count == 0 else f"{base}-{count}")
+        found.update(HTML_ANCHOR.findall(line))
+    return found
 
 
 def section_missing(page, anchor):
@@ -282,9 +275,9 @@ def reference_problems(name, text, pages):
             if not where.exists():
                 folder = page.parent.relative_to(ROOT)
                 problems.append((line, shown, f"{path} does not exist (relative to {folder}/)"))
-            elif anchor and where.suffix == ".md" and anchor not in anchors(where):
-                if (line, anchor) not in cited:
-                    missing = f"{where.relative_to(ROOT)} has no heading with the anchor #{anchor}"
+            elif anchor and where.suffix == ".md" and (line, anchor) not in cited:
+                missing = section_missing(where, anchor)
+                if missing:
                     problems.append((line, shown, missing))
     return problems
 
