@@ -7,14 +7,16 @@ use std::mem::transmute;
 use arrow::array::{ArrayRef, make_array};
 use arrow::datatypes::Field as ArrowField;
 use arrow::ffi::{FFI_ArrowArray, FFI_ArrowSchema, from_ffi, to_ffi};
-use polars::prelude::{CompatLevel, DataType, PlSmallStr, PolarsError, PolarsResult, Series};
+use polars::prelude::{
+    CompatLevel, DataType, PlSmallStr, PolarsError, PolarsResult, Series, polars_err,
+};
 use polars_arrow::ffi::{
     ArrowArray, ArrowSchema, export_array_to_c, export_field_to_c, import_array_from_c,
     import_field_from_c,
 };
 
 fn bridge_error(what: &str, e: impl std::fmt::Display) -> PolarsError {
-    PolarsError::ComputeError(format!("Arrow C Data Interface: {what}: {e}").into())
+    polars_err!(ComputeError: "Arrow C Data Interface: {what}: {e}")
 }
 
 /// The chunks of `series` as arrow-rs arrays sharing its buffers.

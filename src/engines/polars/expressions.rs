@@ -8,11 +8,11 @@ use arrow::array::ArrayRef;
 use polars::prelude::*;
 
 use super::bridge::{arrow_to_series, polars_dtype, series_to_arrow};
-use crate::engines::options::{EntangleOptions, FunctionOptions};
 use crate::engines::reduce::{Reduction, SummaryReducer, check_label_length};
 use crate::io::read::float_label_hint;
 use crate::io::rewrite::{check_permutation, permute_elements};
 use crate::io::summary::Budget;
+use crate::options::{EntangleOptions, FunctionOptions};
 
 /// Which polars API a function was called through: errors name the function
 /// and show a fix the way its user writes them.
@@ -50,7 +50,7 @@ impl Host {
 }
 
 fn compute_error(e: crate::Error) -> PolarsError {
-    PolarsError::ComputeError(e.to_string().into())
+    polars_err!(ComputeError: "{e}")
 }
 
 /// The entanglement of the rows (mean over levels of the per-level mean
@@ -279,8 +279,7 @@ pub fn permute(features: Expr, order: &[usize]) -> Expr {
 pub fn permute_series(host: Host, series: &Series, order: &[usize]) -> PolarsResult<Series> {
     let name = series.name().to_string();
     let function = host.function_name("permute");
-    let permute_error =
-        |e: crate::Error| PolarsError::ComputeError(format!("{function}: {e}").into());
+    let permute_error = |e: crate::Error| polars_err!(ComputeError: "{function}: {e}");
     let mut first_row = 0u64;
     let mut out = Series::new_empty(series.name().clone(), series.dtype());
     for chunk in series_to_arrow(series)? {

@@ -25,10 +25,10 @@ use datafusion_expr::{
 };
 use datafusion_physical_expr::PhysicalExpr;
 
-use crate::engines::options::FunctionOptions;
 use crate::engines::reduce::{Reduction, SummaryReducer};
 use crate::io::read::{is_label_type, is_numeric_list, is_numeric_struct, label_type_hint};
 use crate::io::summary::{Budget, MemoryGrant};
+use crate::options::FunctionOptions;
 
 /// 1-based position of a function's options argument.
 fn options_position(output: Reduction) -> usize {
@@ -295,7 +295,8 @@ impl SummaryAccumulator {
     fn error(&self, e: crate::Error) -> DataFusionError {
         match self.reducer.error(e) {
             e @ crate::Error::Memory(_) => DataFusionError::ResourcesExhausted(e.to_string()),
-            e => DataFusionError::Execution(e.to_string()),
+            // Kept as entangle's error, so that callers can downcast it.
+            e => DataFusionError::External(Box::new(e)),
         }
     }
 }
@@ -419,7 +420,7 @@ mod tests {
                 }
                 let e = merged(&[&a, &bytes], sparse).unwrap_err().strip_backtrace();
                 assert!(
-                    e.starts_with("Execution error: feature_order: corrupt partial state: "),
+                    e.starts_with("External error: feature_order: corrupt partial state: "),
                     "{e}"
                 );
             }
@@ -428,17 +429,20 @@ mod tests {
             let e = merged(&[&a, &wide], sparse).unwrap_err().strip_backtrace();
             assert_eq!(
                 e,
-                "Execution error: feature_order: column 'x': array lengths differ: rows with 7 \
+                "External error: feature_order: column 'x': array lengths differ: rows with 7 \
                  and with 5 features"
             );
         }
         // Dense and sparse parts of the same rows do not mix.
-        let e = merged(&[&state(false, 0..6, 5), &state(true, 6..11, 5)], false)
-            .unwrap_err()
-            .strip_backtrace();
+        let e = merged(&[&state(false, 0..6, 5), &state(true, 6..11, 5)], false).unwrap_err();
+        // entangle's error is kept, for callers that downcast it.
+        assert!(
+            matches!(&e, DataFusionError::External(inner) if inner.is::<crate::Error>()),
+            "{e:?}"
+        );
         assert_eq!(
-            e,
-            "Execution error: feature_order: partial states mix dense and sparse weights"
+            e.strip_backtrace(),
+            "External error: feature_order: partial states mix dense and sparse weights"
         );
         // Binary (i32 offsets) is not this aggregate's state type.
         let binary: ArrayRef = Arc::new(BinaryArray::from_iter_values([b"x".as_slice()]));
