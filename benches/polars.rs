@@ -15,11 +15,11 @@ use arrow::datatypes::{DataType as ArrowType, Field};
 use criterion::{Criterion, criterion_group, criterion_main};
 use polars::prelude::*;
 
-use entangle::engines::options::FunctionOptions;
 use entangle::engines::polars::bridge::arrow_to_series;
 use entangle::engines::polars::{EntangleOptions, entanglement, surrogate_entanglement};
 use entangle::engines::reduce::{Reduction, SummaryReducer};
 use entangle::math::synthetic::smooth_field;
+use entangle::options::FunctionOptions;
 
 const ROWS: usize = 100_000;
 const FEATURES: usize = 256;

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use faer::Mat;
 
+use crate::arrange::Choice;
 use crate::arrange::dense::arrange;
 use crate::arrange::line::{is_line, resplit_partition};
 use crate::arrange::neighbours::{
@@ -362,7 +363,7 @@ pub enum Report {
 
 impl Report {
     /// The default for `features` features: exact up to the boundary of
-    /// `--weights auto` (4096), the surrogate above it, where two exact
+    /// `weights=auto` (4096), the surrogate above it, where two exact
     /// profiles would cost minutes.
     pub fn auto(features: usize) -> Report {
         if features > SPARSE_ABOVE {
@@ -371,15 +372,48 @@ impl Report {
             Report::Entanglement
         }
     }
+}
 
-    /// The line that says how to get the exact report when `auto` chose
-    /// the surrogate.
-    pub fn auto_surrogate_note(features: usize, output: &str) -> String {
-        format!(
-            "note: {features} features (above {SPARSE_ABOVE}): reported the surrogate on all \
-             rows; for the exact entanglement add --report entanglement, or run \
-             `entangle profile {output}`"
-        )
+/// The `report` option: a [`Report`], or `auto` to let the width decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReportChoice {
+    /// [`Report::auto`].
+    #[default]
+    Auto,
+    Entanglement,
+    Surrogate,
+}
+
+impl ReportChoice {
+    /// The report for `features` features.
+    pub fn resolve(self, features: usize) -> Report {
+        match self {
+            ReportChoice::Auto => Report::auto(features),
+            ReportChoice::Entanglement => Report::Entanglement,
+            ReportChoice::Surrogate => Report::Surrogate,
+        }
+    }
+}
+
+impl Choice for ReportChoice {
+    const ALL: &'static [Self] = &[
+        ReportChoice::Auto,
+        ReportChoice::Entanglement,
+        ReportChoice::Surrogate,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            ReportChoice::Auto => "auto",
+            ReportChoice::Entanglement => "entanglement",
+            ReportChoice::Surrogate => "surrogate",
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReportChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::arrange::deserialize_choice(deserializer)
     }
 }
 
@@ -393,12 +427,14 @@ mod tests {
         assert_eq!(Report::auto(4096), Report::Entanglement);
         assert_eq!(Report::auto(4097), Report::Surrogate);
         assert_eq!(Report::auto(50_000), Report::Surrogate);
-        let note = Report::auto_surrogate_note(4097, "out.parquet");
-        assert!(
-            note.starts_with("note: 4097 features (above 4096)"),
-            "{note}"
+        assert_eq!(ReportChoice::Auto.resolve(4097), Report::Surrogate);
+        assert_eq!(
+            ReportChoice::Entanglement.resolve(50_000),
+            Report::Entanglement
         );
-        assert!(note.contains("--report entanglement"), "{note}");
-        assert!(note.ends_with("`entangle profile out.parquet`"), "{note}");
+        assert_eq!(
+            ReportChoice::parse("surrogate"),
+            Ok(ReportChoice::Surrogate)
+        );
     }
 }

@@ -16,7 +16,10 @@ pub enum Error {
     #[error("label column '{column}': {problem}")]
     Label { column: String, problem: String },
 
-    /// A command-line or function option that cannot be used.
+    /// An option that cannot be used, named by its canonical key (`theta`,
+    /// `max_samples`, `output`: the keys of src/options.rs); each interface
+    /// renders the key in its own spelling (`--theta`, `options: theta`,
+    /// the keyword `theta`).
     #[error("{option}: {problem}")]
     Option { option: String, problem: String },
 

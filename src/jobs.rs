@@ -3,6 +3,7 @@
 //! ends parse options, show progress (through an [`Observer`]) and render
 //! the results, so both give the same numbers and write the same bytes.
 
+use crate::arrange::Choice;
 use std::path::{Path, PathBuf};
 
 pub use crate::analysis::Phases;
@@ -301,7 +302,7 @@ impl RewriteTargets {
         }
         if output.is_file() {
             return Err(Error::option(
-                "-o",
+                "output",
                 format!(
                     "{} is a file, but {} holds several files: give a directory",
                     output.display(),

@@ -9,6 +9,7 @@ for bit.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar, Union
@@ -16,6 +17,7 @@ from typing import TypeVar, Union
 import polars as pl
 from polars.plugins import register_plugin_function
 
+from entangle import _native
 from entangle._docs import EXPRESSION_FEATURES, EXPRESSION_LABEL, documented
 from entangle._options import Levels, Shape, given
 
@@ -46,7 +48,16 @@ def _label(label: Label) -> list[pl.Expr]:
     return [pl.col(label) if isinstance(label, str) else label]
 
 
+class OptionError(ValueError, pl.exceptions.ComputeError):
+    """A keyword option that the native library refuses, raised where the
+    expression is built: a ``ValueError`` there, and the polars
+    ``ComputeError`` that the query would have raised."""
+
+
 def _reduction(name: str, args: list[pl.Expr], options: dict) -> pl.Expr:
+    problem = _native.options_problem(name, json.dumps(options))
+    if problem is not None:
+        raise OptionError(problem)
     return register_plugin_function(
         plugin_path=_LIBRARY,
         function_name=name,

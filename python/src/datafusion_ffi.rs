@@ -19,11 +19,11 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyCapsule};
 
-use entangle::engines::options::FunctionOptions;
 use entangle::engines::sql::{
     RearrangePlan, SourceKind, entanglement_profile_udaf, entanglement_udaf, feature_order_udaf,
     permute_udf, rearrange_arguments, surrogate_entanglement_udaf,
 };
+use entangle::options::FunctionOptions;
 
 /// The names of the aggregate functions, for `register`.
 const AGGREGATES: [&str; 4] = [

@@ -13,14 +13,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 use serde::Deserialize;
 
-use entangle::analysis::Report;
-use entangle::arrange::neighbours::{DEFAULT_NEIGHBOURS, Weighting};
-use entangle::arrange::seams::Placement;
-use entangle::arrange::shrink::Shrink;
-use entangle::engines::options::{EntangleOptions, FunctionOptions, OptionKeys};
+use entangle::analysis::ReportChoice;
 use entangle::error::Error;
 use entangle::io::read::{FeatureSelection, Source};
 use entangle::jobs::{self, ApplyOverrides, ArrangeJob, ArrangeOutputs, Measure, Quiet, Selection};
+use entangle::options::{EntangleOptions, FunctionOptions, OptionKeys};
 use entangle::page::Page;
 
 /// A job's error as a Python exception: a missing file is
@@ -35,74 +32,41 @@ fn to_py(e: Error) -> PyErr {
     }
 }
 
-/// One of `allowed`, or an error naming the option.
-fn choice<'a>(option: &str, value: Option<&str>, allowed: &[&'a str]) -> PyResult<&'a str> {
-    let value = value.unwrap_or(allowed[0]);
-    allowed
-        .iter()
-        .find(|a| **a == value)
-        .copied()
-        .ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "{option}: expected one of {}, got '{value}'",
-                allowed.join(", ")
-            ))
-        })
-}
-
-/// The keyword arguments of `profile` and `arrange`.
+/// The keyword arguments of `profile` and `arrange`: the declared options
+/// (`entangle::options::KEYS`) and the feature column list, which only the
+/// jobs take.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct JobOptions {
     #[serde(default)]
     features: Option<Vec<String>>,
-    #[serde(default)]
-    features_prefix: Option<String>,
-    #[serde(default)]
-    array: Option<String>,
-    #[serde(default)]
-    shape: Option<Vec<usize>>,
-    #[serde(default)]
-    label: Option<String>,
-    #[serde(default)]
-    skip_null_rows: bool,
-    #[serde(default)]
-    levels: Option<Vec<usize>>,
-    #[serde(default)]
-    max_samples: Option<usize>,
-    #[serde(default)]
-    seed: Option<u64>,
-    #[serde(default)]
-    theta: Option<f64>,
-    #[serde(default)]
-    standardize: Option<bool>,
-    #[serde(default)]
-    weights: Option<String>,
-    #[serde(default)]
-    neighbours: Option<usize>,
     /// `arrange` only.
     #[serde(default)]
-    report: Option<String>,
-    /// `arrange` only.
-    #[serde(default)]
-    placement: Option<String>,
-    /// `arrange` only: `"none"`, `"auto"` or τ.
-    #[serde(default)]
-    shrink: Option<Shrink>,
+    report: Option<ReportChoice>,
+    #[serde(flatten)]
+    options: EntangleOptions,
 }
 
 impl JobOptions {
-    fn parse(json: &str, function: &str) -> PyResult<Self> {
-        serde_json::from_str(json).map_err(|e| PyValueError::new_err(format!("{function}: {e}")))
+    /// The keywords of `function` (`profile` or `arrange`), checked by the
+    /// same rule as the SQL and polars functions' options.
+    fn parse(json: &str, function: &str, keys: OptionKeys) -> PyResult<(Self, FunctionOptions)> {
+        let options: JobOptions = serde_json::from_str(json)
+            .map_err(|e| PyValueError::new_err(format!("{function}: {e}")))?;
+        if function != "arrange" && options.report.is_some() {
+            return Err(PyValueError::new_err(format!(
+                "{function}: unknown keyword 'report'"
+            )));
+        }
+        let resolved = FunctionOptions::resolve(&options.options, function, keys).map_err(to_py)?;
+        Ok((options, resolved))
     }
 
-    fn selection(&self) -> PyResult<Selection> {
-        let features = match (&self.features, &self.features_prefix, &self.array) {
-            (Some(f), None, None) => FeatureSelection::Columns(f.clone()),
-            (None, Some(p), None) => FeatureSelection::Prefix(p.clone()),
-            (None, None, Some(a)) => FeatureSelection::Array(a.clone()),
-            (None, None, None) => FeatureSelection::Prefix(String::new()),
-            _ => {
+    fn selection(&self, resolved: &FunctionOptions) -> PyResult<Selection> {
+        let features = match (&self.features, &resolved.selection) {
+            (Some(f), None) => FeatureSelection::Columns(f.clone()),
+            (None, Some(selection)) => selection.clone(),
+            (None, None) => FeatureSelection::Prefix(String::new()),
+            (Some(_), Some(_)) => {
                 return Err(PyValueError::new_err(
                     "give at most one of features=, features_prefix= and array=",
                 ));
@@ -110,42 +74,18 @@ impl JobOptions {
         };
         Ok(Selection {
             features,
-            label: self.label.clone(),
-            skip_null_rows: self.skip_null_rows,
+            label: resolved.label.clone(),
+            skip_null_rows: resolved.skip_null_rows,
         })
     }
+}
 
-    /// The measure, checked (levels sorted and deduplicated, defaults
-    /// filled in) by the same rule as the SQL and polars functions' options.
-    fn measure(&self, function: &str) -> PyResult<Measure> {
-        let fields = EntangleOptions {
-            shape: self.shape.clone(),
-            levels: self.levels.clone(),
-            theta: self.theta,
-            max_samples: self.max_samples,
-            seed: self.seed,
-            standardize: self.standardize,
-            ..EntangleOptions::default()
-        };
-        let options = FunctionOptions::resolve(&fields, function, OptionKeys::Profile)
-            .map_err(to_py)?
-            .profile;
-        if self.neighbours == Some(0) {
-            return Err(PyValueError::new_err("neighbours: must be at least 1"));
-        }
-        Ok(Measure {
-            options,
-            weighting: match choice(
-                "weights",
-                self.weights.as_deref(),
-                &["auto", "dense", "sparse"],
-            )? {
-                "dense" => Weighting::Dense,
-                "sparse" => Weighting::Sparse,
-                _ => Weighting::Auto,
-            },
-            neighbours: self.neighbours.unwrap_or(DEFAULT_NEIGHBOURS),
-        })
+/// The measure of checked options.
+fn measure(resolved: &FunctionOptions) -> Measure {
+    Measure {
+        options: resolved.profile.clone(),
+        weighting: resolved.weighting,
+        neighbours: resolved.neighbours,
     }
 }
 
@@ -171,8 +111,8 @@ fn with_page(json: String, page: Option<Page>, start: Instant) -> PyResult<(Stri
 #[pyfunction]
 pub fn profile(py: Python<'_>, source: PathBuf, options: &str) -> PyResult<(String, String)> {
     let start = Instant::now();
-    let options = JobOptions::parse(options, "profile")?;
-    let (selection, measure) = (options.selection()?, options.measure("profile")?);
+    let (options, resolved) = JobOptions::parse(options, "profile", OptionKeys::ProfileJob)?;
+    let (selection, measure) = (options.selection(&resolved)?, measure(&resolved));
     let profiled = py
         .detach(|| jobs::profile(&source, &selection, &measure, &Quiet, true))
         .map_err(to_py)?;
@@ -189,8 +129,8 @@ pub fn profile_stream(
     options: &str,
 ) -> PyResult<(String, String)> {
     let start = Instant::now();
-    let options = JobOptions::parse(options, "profile")?;
-    let (selection, measure) = (options.selection()?, options.measure("profile")?);
+    let (options, resolved) = JobOptions::parse(options, "profile", OptionKeys::ProfileJob)?;
+    let (selection, measure) = (options.selection(&resolved)?, measure(&resolved));
     let pointer = stream
         .pointer_checked(Some(c"arrow_array_stream"))?
         .cast::<FFI_ArrowArrayStream>();
@@ -225,33 +165,17 @@ pub fn arrange(
     options: &str,
 ) -> PyResult<(String, String)> {
     let start = Instant::now();
-    let options = JobOptions::parse(options, "arrange")?;
-    let (selection, measure) = (options.selection()?, options.measure("arrange")?);
-    let report = choice(
-        "report",
-        options.report.as_deref(),
-        &["auto", "entanglement", "surrogate"],
-    )?;
-    let placement = match choice(
-        "placement",
-        options.placement.as_deref(),
-        &["seams", "tree"],
-    )? {
-        "tree" => Placement::Tree,
-        _ => Placement::Seams,
-    };
+    let (options, resolved) = JobOptions::parse(options, "arrange", OptionKeys::ArrangeJob)?;
+    let (selection, measure) = (options.selection(&resolved)?, measure(&resolved));
+    let report = options.report.unwrap_or_default();
     let arranged = py
         .detach(|| {
             let job = ArrangeJob::read(&source, &output, &selection, &measure, &Quiet)?;
-            let report = match report {
-                "entanglement" => Report::Entanglement,
-                "surrogate" => Report::Surrogate,
-                _ => Report::auto(job.features()),
-            };
+            let report = report.resolve(job.features());
             job.run(
                 report,
-                placement,
-                options.shrink.unwrap_or_default(),
+                resolved.placement,
+                resolved.shrink,
                 ArrangeOutputs {
                     order_out: order_out.as_deref(),
                     page: true,

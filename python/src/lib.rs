@@ -27,6 +27,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(jobs::profile_stream, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::arrange, m)?)?;
     m.add_function(wrap_pyfunction!(jobs::apply, m)?)?;
+    m.add_function(wrap_pyfunction!(polars_plugin::options_problem, m)?)?;
+    m.add_function(wrap_pyfunction!(polars_plugin::option_keys, m)?)?;
     #[cfg(feature = "datafusion")]
     {
         m.add_class::<datafusion_ffi::AggregateFunction>()?;

@@ -6,13 +6,15 @@
 //! by name).
 
 use polars::prelude::*;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
 use pyo3_polars::derive::polars_expr;
 use serde::Deserialize;
 
-use entangle::engines::options::{EntangleOptions, FunctionOptions};
 use entangle::engines::polars::{
     Host, Reduction, permute_field, permute_series, reduce_series, reduction_field,
 };
+use entangle::options::{EntangleOptions, FunctionOptions, KEYS};
 
 /// The keyword arguments of the reductions.
 #[derive(Deserialize)]
@@ -30,8 +32,53 @@ fn reduce(
     // Errors name the function as Python users call it: `entangle.entanglement`.
     let function = Host::Python.function_name(function);
     let options = FunctionOptions::resolve(&kwargs.options, function, kind.keys())
-        .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
+        .map_err(|e| polars_err!(ComputeError: "{e}"))?;
     reduce_series(function, kind, &options, &inputs[0], inputs.get(1))
+}
+
+/// The problem with a reduction's keyword options, if any: the Python layer
+/// checks them when the expression is built, by the same rule
+/// (`entangle::options`) that checks them again when the query runs.
+#[pyfunction]
+pub fn options_problem(function: &str, options: &str) -> PyResult<Option<String>> {
+    let (function, kind) = match function {
+        "entanglement" => ("entanglement", Reduction::Entanglement),
+        "entanglement_profile" => ("entanglement_profile", Reduction::Profile),
+        "surrogate_entanglement" => ("surrogate_entanglement", Reduction::Surrogate),
+        "feature_order" => ("feature_order", Reduction::Order),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "no entangle function '{other}'"
+            )));
+        }
+    };
+    let name = Host::Python.function_name(function);
+    let problem = match serde_json::from_str::<EntangleOptions>(options) {
+        Err(e) => Some(format!("{name}: options: {e}")),
+        Ok(fields) => FunctionOptions::resolve(&fields, name, kind.keys())
+            .err()
+            .map(|e| e.to_string()),
+    };
+    Ok(problem)
+}
+
+/// Every option as `entangle::options::KEYS` declares it, for the Python
+/// layer's keywords: `[{"name", "value", "default", "doc", "takes"}]`.
+#[pyfunction]
+pub fn option_keys() -> String {
+    let keys: Vec<serde_json::Value> = KEYS
+        .iter()
+        .map(|key| {
+            serde_json::json!({
+                "name": key.name,
+                "value": key.value,
+                "default": key.default,
+                "doc": key.doc.trim(),
+                "takes": key.takes.iter().map(|t| format!("{t:?}")).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(keys).to_string()
 }
 
 fn field(function: &'static str, kind: Reduction, fields: &[Field]) -> PolarsResult<Field> {

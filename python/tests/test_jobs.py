@@ -59,7 +59,7 @@ def test_errors_name_the_column_option_or_file(samples, tmp_path):
         entangle.profile(tmp_path / "missing.parquet")
     with pytest.raises(ValueError, match="weights"):
         entangle.profile(path, array="pixels", weights="fast")
-    with pytest.raises(ValueError, match="placement: expected one of seams, tree"):
+    with pytest.raises(ValueError, match="placement: expected seams or tree, got 'random'"):
         entangle.arrange(path, tmp_path / "out.parquet", array="pixels", placement="random")
     with pytest.raises(ValueError, match=r"none, auto or a number in \[0, 1\), got 2"):
         entangle.arrange(path, tmp_path / "out.parquet", array="pixels", shrink=2)

@@ -20,6 +20,7 @@ use std::sync::{Mutex, OnceLock};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
+use super::Choice;
 use crate::math::moments::{SurrogateCuts, fixed_weight, from_fixed, seam_score};
 use crate::math::tree::{CanonicalTree, Grid, Partition};
 
@@ -208,23 +209,25 @@ pub const SPARSE_ABOVE: usize = 4096;
 /// Default number of strongest neighbours kept per feature.
 pub const DEFAULT_NEIGHBOURS: usize = 16;
 
-impl Weighting {
-    /// The weighting an option value names (`auto`, `dense`, `sparse`).
-    pub fn parse(value: &str) -> Option<Self> {
-        [Weighting::Auto, Weighting::Dense, Weighting::Sparse]
-            .into_iter()
-            .find(|w| w.name() == value)
-    }
+impl Choice for Weighting {
+    const ALL: &'static [Self] = &[Weighting::Auto, Weighting::Dense, Weighting::Sparse];
 
-    /// The option value naming it.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Weighting::Auto => "auto",
             Weighting::Dense => "dense",
             Weighting::Sparse => "sparse",
         }
     }
+}
 
+impl<'de> serde::Deserialize<'de> for Weighting {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        super::deserialize_choice(deserializer)
+    }
+}
+
+impl Weighting {
     /// Whether `features` features get sparse weights.
     pub fn is_sparse(self, features: usize) -> bool {
         match self {

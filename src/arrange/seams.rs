@@ -29,12 +29,12 @@ use faer::MatRef;
 
 use super::line::{is_line, place_exactly};
 use super::neighbours::{NeighbourGraph, rounded};
+use super::{Choice, deserialize_choice};
 use crate::math::moments::seam_score;
 use crate::math::tree::{CanonicalTree, Grid};
 
 /// How the children of every tree node are placed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Placement {
     /// Chosen to maximise the seam score.
     #[default]
@@ -43,13 +43,20 @@ pub enum Placement {
     Tree,
 }
 
-impl Placement {
-    /// The option value naming it.
-    pub fn name(self) -> &'static str {
+impl Choice for Placement {
+    const ALL: &'static [Self] = &[Placement::Seams, Placement::Tree];
+
+    fn name(self) -> &'static str {
         match self {
             Placement::Seams => "seams",
             Placement::Tree => "tree",
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Placement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserialize_choice(deserializer)
     }
 }
 

@@ -36,14 +36,18 @@ impl Shrink {
             "auto" => Ok(Shrink::Auto),
             number => match number.parse::<f64>() {
                 Ok(tau) => Shrink::by(tau),
-                Err(_) => Err(format!("none, auto or a number in [0, 1), got '{number}'")),
+                Err(_) => Err(format!(
+                    "expected none, auto or a number in [0, 1), got '{number}'"
+                )),
             },
         }
     }
 
     fn by(tau: f64) -> Result<Self, String> {
         if !(0.0..1.0).contains(&tau) {
-            return Err(format!("none, auto or a number in [0, 1), got {tau}"));
+            return Err(format!(
+                "expected none, auto or a number in [0, 1), got {tau}"
+            ));
         }
         Ok(if tau == 0.0 {
             Shrink::None
@@ -100,11 +104,11 @@ mod tests {
         assert_eq!(Shrink::parse("0"), Ok(Shrink::None));
         assert_eq!(
             Shrink::parse("1.5"),
-            Err("none, auto or a number in [0, 1), got 1.5".to_string())
+            Err("expected none, auto or a number in [0, 1), got 1.5".to_string())
         );
         assert_eq!(
             Shrink::parse("lots"),
-            Err("none, auto or a number in [0, 1), got 'lots'".to_string())
+            Err("expected none, auto or a number in [0, 1), got 'lots'".to_string())
         );
         let json: Shrink = serde_json::from_str("0.25").unwrap();
         assert_eq!(json, Shrink::By(0.25));

@@ -8,7 +8,7 @@ use clap::Args;
 use entangle::error::Result;
 use entangle::jobs::{ApplyOverrides, apply};
 
-use crate::measure::{Shape, parse_shape};
+use crate::measure::{Shape, shape};
 use crate::progress::Bars;
 use crate::render::{emit, write_page};
 use crate::rewrite::check_stale;
@@ -30,7 +30,7 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub array: Option<String>,
     /// Grid shape, overriding the order file's (checked against the order).
-    #[arg(long, value_parser = parse_shape)]
+    #[arg(long, value_parser = shape)]
     pub shape: Option<Shape>,
     /// Write a page showing the order applied to FILE (self-contained HTML).
     #[arg(long, value_name = "FILE")]

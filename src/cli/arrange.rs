@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use entangle::analysis::Report as ReportKind;
+use entangle::analysis::{Report as ReportKind, ReportChoice};
 use entangle::arrange::neighbours::SPARSE_ABOVE;
 use entangle::arrange::seams::Placement;
 use entangle::arrange::shrink::Shrink;
@@ -14,7 +14,7 @@ use entangle::error::{Error, Result};
 use entangle::io::plot::{plot_format, plot_profiles};
 use entangle::jobs::{ArrangeJob, ArrangeOutputs, ArrangeReport};
 
-use crate::measure::{MeasureArgs, SelectionArgs};
+use crate::measure::{MeasureArgs, SelectionArgs, choice};
 use crate::progress::Bars;
 use crate::render::{emit, render_comparison, render_surrogate_comparison, write_page};
 use crate::rewrite::check_stale;
@@ -37,14 +37,14 @@ pub struct ArrangeArgs {
     /// (on the rows `profile` uses), the surrogate alone (all rows, no
     /// entropies; seconds for tens of thousands of features), or auto
     /// (entanglement up to 4096 features, the surrogate above).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub report: ReportArg,
+    #[arg(long, value_parser = choice::<ReportChoice>(), default_value = "auto")]
+    pub report: ReportChoice,
     /// How each tree node's children are placed: to maximise the seams
     /// (|correlation| of grid neighbours, which CNN kernels and sequence
     /// models see), or as the partitioner left them. No canonical cut
     /// changes either way.
-    #[arg(long, value_enum, default_value = "seams")]
-    pub placement: PlacementArg,
+    #[arg(long, value_parser = choice::<Placement>(), default_value = "seams")]
+    pub placement: Placement,
     /// Lower every |correlation| by T (to at least 0) before partitioning,
     /// so that weak, noisy ones (about 1/√rows) stop pulling features
     /// together; `auto` arranges with T = 0, 0.05, …, 0.3 and keeps the
@@ -69,36 +69,14 @@ pub struct ArrangeArgs {
     pub clean_stale: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReportArg {
-    Auto,
-    Entanglement,
-    Surrogate,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum PlacementArg {
-    Seams,
-    Tree,
-}
-
-impl From<PlacementArg> for Placement {
-    fn from(arg: PlacementArg) -> Self {
-        match arg {
-            PlacementArg::Seams => Placement::Seams,
-            PlacementArg::Tree => Placement::Tree,
-        }
-    }
-}
-
-impl ReportArg {
-    fn resolve(self, features: usize) -> ReportKind {
-        match self {
-            ReportArg::Auto => ReportKind::auto(features),
-            ReportArg::Entanglement => ReportKind::Entanglement,
-            ReportArg::Surrogate => ReportKind::Surrogate,
-        }
-    }
+/// The line that says how to get the exact report when `--report auto`
+/// chose the surrogate.
+fn auto_surrogate_note(features: usize, output: &str) -> String {
+    format!(
+        "note: {features} features (above {SPARSE_ABOVE}): reported the surrogate on all \
+         rows; for the exact entanglement add --report entanglement, or run \
+         `entangle profile {output}`"
+    )
 }
 
 pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
@@ -127,19 +105,19 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
     let report_kind = args.report.resolve(n);
     if report_kind == ReportKind::Surrogate && args.plot.is_some() {
         let why = match args.report {
-            ReportArg::Auto => format!(
+            ReportChoice::Auto => format!(
                 "with {n} features (above {SPARSE_ABOVE}) --report auto reports the surrogate alone"
             ),
             _ => "--report surrogate reports the surrogate alone".to_string(),
         };
         return Err(Error::option(
-            "--plot",
+            "plot",
             format!("draws the entanglement profiles, and {why}: add --report entanglement"),
         ));
     }
     let mut arranged = job.run(
         report_kind,
-        args.placement.into(),
+        args.placement,
         args.shrink,
         ArrangeOutputs {
             order_out: args.order_out.as_deref(),
@@ -193,9 +171,9 @@ pub fn arrange_command(args: ArrangeArgs) -> Result<()> {
         ))?;
     }
     if let ArrangeReport::Surrogate { .. } = arranged.report
-        && args.report == ReportArg::Auto
+        && args.report == ReportChoice::Auto
     {
-        eprintln!("{}", ReportKind::auto_surrogate_note(n, &output));
+        eprintln!("{}", auto_surrogate_note(n, &output));
     }
     for w in &arranged.warnings {
         eprintln!("warning: {w}");

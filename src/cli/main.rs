@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use entangle::error::Result;
+use entangle::options::for_command_line;
 
 /// How well does a dataset suit locally connected neural networks (CNNs,
 /// RNNs, S4, local attention)? entangle measures the quantum entanglement of
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", for_command_line(&e));
             ExitCode::FAILURE
         }
     }

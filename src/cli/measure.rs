@@ -2,13 +2,20 @@
 //! measure), and the one pass over the input and the profile they both run.
 
 use clap::Args;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 
+use entangle::arrange::Choice;
 use entangle::arrange::neighbours::{DEFAULT_NEIGHBOURS, Weighting};
 use entangle::error::Result;
 use entangle::io::read::FeatureSelection;
 use entangle::jobs::{Measure, Selection};
 use entangle::math::profile::{DEFAULT_MAX_SAMPLES, DEFAULT_THETA, ProfileOptions};
-use entangle::math::tree::parse_levels;
+use entangle::math::tree::{parse_levels, parse_shape};
+
+/// clap's parser for a [`Choice`]: its names as the possible values.
+pub fn choice<C: Choice + Clone + Send + Sync>() -> impl TypedValueParser<Value = C> {
+    PossibleValuesParser::new(C::names()).map(|name| C::parse(&name).expect("a possible value"))
+}
 
 /// Which columns hold the features and the label.
 #[derive(Args)]
@@ -24,7 +31,7 @@ pub struct SelectionArgs {
     #[arg(long)]
     pub array: Option<String>,
     /// Grid shape, e.g. 16,16 (or 16x16) for images; default 1D.
-    #[arg(long, value_parser = parse_shape)]
+    #[arg(long, value_parser = shape)]
     pub shape: Option<Shape>,
     /// Label column (integer, boolean or string); omit for unlabeled data.
     #[arg(long)]
@@ -34,18 +41,15 @@ pub struct SelectionArgs {
     pub skip_null_rows: bool,
 }
 
+/// A `--shape` (clap would read a bare `Vec` as a repeated flag).
 #[derive(Clone, Debug)]
 pub struct Shape(pub Vec<usize>);
 
-pub fn parse_shape(text: &str) -> std::result::Result<Shape, String> {
-    text.split([',', 'x', 'X'])
-        .map(|s| {
-            s.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("'{text}' is not a shape like 16,16"))
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
+/// `--shape`: `16,16` or `16x16`.
+pub fn shape(text: &str) -> std::result::Result<Shape, String> {
+    parse_shape(text)
         .map(Shape)
+        .ok_or_else(|| format!("'{text}' is not a shape like 16,16"))
 }
 
 /// Options of the measure.
@@ -69,28 +73,11 @@ pub struct MeasureArgs {
     /// Surrogate weights: dense (N × N co-moments), sparse (each feature's
     /// strongest correlations, computed in blocks; for tens of thousands of
     /// features) or auto (sparse above 4096 features).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub weights: WeightsArg,
+    #[arg(long, value_parser = choice::<Weighting>(), default_value = "auto")]
+    pub weights: Weighting,
     /// Strongest correlations kept per feature with sparse weights.
     #[arg(long, default_value_t = DEFAULT_NEIGHBOURS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub neighbours: usize,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum WeightsArg {
-    Auto,
-    Dense,
-    Sparse,
-}
-
-impl From<WeightsArg> for Weighting {
-    fn from(arg: WeightsArg) -> Self {
-        match arg {
-            WeightsArg::Auto => Weighting::Auto,
-            WeightsArg::Dense => Weighting::Dense,
-            WeightsArg::Sparse => Weighting::Sparse,
-        }
-    }
 }
 
 impl SelectionArgs {
@@ -110,11 +97,7 @@ impl MeasureArgs {
         let options = ProfileOptions {
             theta: self.theta,
             standardize: !self.no_standardize,
-            levels: self
-                .levels
-                .as_deref()
-                .map(|l| parse_levels(l, "--levels"))
-                .transpose()?,
+            levels: self.levels.as_deref().map(parse_levels).transpose()?,
             max_samples: self.max_samples,
             seed: self.seed,
             shape: shape.map(|s| s.0.clone()),
@@ -140,7 +123,7 @@ impl MeasureArgs {
     pub fn measure(&self, shape: Option<&Shape>) -> Result<Measure> {
         Ok(Measure {
             options: self.options(shape)?,
-            weighting: self.weights.into(),
+            weighting: self.weights,
             neighbours: self.neighbours,
         })
     }

@@ -14,11 +14,11 @@ use arrow::compute::filter;
 use arrow::datatypes::{DataType, Field, Fields};
 
 use crate::analysis::{Analysis, Phases};
-use crate::engines::options::{FunctionOptions, OptionKeys, for_function};
 use crate::io::read::{batch_labels, feature_block_of, feature_columns, rows_without_nulls};
 use crate::io::summary::{MemoryGrant, RowSummary, StateHeader};
 use crate::math::profile::{Profile, surrogate_profile};
 use crate::math::tree::{CanonicalTree, Grid};
+use crate::options::{FunctionOptions, OptionKeys, for_function};
 use crate::{Error, Result};
 
 /// What a function reduces its rows to.

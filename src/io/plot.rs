@@ -41,7 +41,7 @@ pub fn plot_format(path: &Path) -> Result<&'static str> {
         Some("svg") => Ok("svg"),
         Some("png") => Ok("png"),
         _ => Err(Error::option(
-            "--plot",
+            "plot",
             format!("{}: the file must end in .svg or .png", path.display()),
         )),
     }

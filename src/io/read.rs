@@ -513,7 +513,7 @@ pub fn resolve_features(
                 .collect();
             if cols.is_empty() {
                 return Err(Error::option(
-                    "--features-prefix",
+                    "features_prefix",
                     format!("no numeric column starts with '{prefix}'"),
                 ));
             }

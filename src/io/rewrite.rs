@@ -97,24 +97,22 @@ impl OrderFile {
 /// Checks that `order` is a permutation of 0..n; the error names `what`.
 pub fn check_permutation(order: &[usize], n: usize, what: &str) -> Result<()> {
     if order.len() != n {
-        return Err(Error::option(
-            what,
-            format!("has {} entries but {n} features were selected", order.len()),
-        ));
+        return Err(Error::Data(format!(
+            "{what}: has {} entries but {n} features were selected",
+            order.len()
+        )));
     }
     let mut seen = vec![false; n];
     for &i in order {
         if i >= n {
-            return Err(Error::option(
-                what,
-                format!("is not a permutation: index {i} is out of range 0..{n}"),
-            ));
+            return Err(Error::Data(format!(
+                "{what}: is not a permutation: index {i} is out of range 0..{n}"
+            )));
         }
         if std::mem::replace(&mut seen[i], true) {
-            return Err(Error::option(
-                what,
-                format!("is not a permutation: index {i} appears twice"),
-            ));
+            return Err(Error::Data(format!(
+                "{what}: is not a permutation: index {i} appears twice"
+            )));
         }
     }
     Ok(())
@@ -297,7 +295,7 @@ pub fn check_distinct(input: &Path, output: &Path) -> Result<()> {
     };
     if same {
         return Err(Error::option(
-            "-o",
+            "output",
             format!("the output {} is the input file", output.display()),
         ));
     }

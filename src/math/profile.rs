@@ -57,13 +57,13 @@ impl ProfileOptions {
     pub fn validate(&self) -> Result<()> {
         if !(self.theta.is_finite() && self.theta > 0.0) {
             return Err(Error::option(
-                "--theta",
+                "theta",
                 format!("must be a positive number, got {}", self.theta),
             ));
         }
         if self.max_samples < 2 {
             return Err(Error::option(
-                "--max-samples",
+                "max_samples",
                 format!("must be at least 2, got {}", self.max_samples),
             ));
         }
@@ -131,7 +131,7 @@ fn check_theta(columns: &[Vec<f64>], theta: f64) -> Result<()> {
     let periodic_limit = 2f64.powi(52);
     if !phase.is_finite() || phase > periodic_limit {
         return Err(Error::option(
-            "--theta",
+            "theta",
             format!(
                 "{theta:e} puts pi·theta·x at {phase:e} for |x| up to {largest} (the values the \
                  feature map sees), past 2^52, where cos and sin no longer depend on x; use a \
@@ -143,7 +143,7 @@ fn check_theta(columns: &[Vec<f64>], theta: f64) -> Result<()> {
     let flat_limit = 2f64.powi(-26);
     if 2.0 * phase < flat_limit {
         return Err(Error::option(
-            "--theta",
+            "theta",
             format!(
                 "{theta:e} is so small that cos(pi·theta·(a − b)) is 1 to machine precision for \
                  every pair of values (|x| up to {largest}), so every entropy would be 0; use a \

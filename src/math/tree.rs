@@ -23,7 +23,7 @@ impl Grid {
     pub fn new(shape: Vec<usize>) -> Result<Self> {
         if shape.is_empty() || shape.contains(&0) {
             return Err(Error::option(
-                "--shape",
+                "shape",
                 format!("every side must be at least 1, got {shape:?}"),
             ));
         }
@@ -55,7 +55,7 @@ impl Grid {
                 let grid = Grid::new(shape.to_vec())?;
                 if grid.len() != n {
                     return Err(Error::option(
-                        "--shape",
+                        "shape",
                         format!(
                             "{} has {} positions but {n} features were selected",
                             shape
@@ -260,12 +260,12 @@ impl CanonicalTree {
     /// names `--levels`.
     pub fn check_levels(&self, levels: &[usize]) -> Result<()> {
         if levels.is_empty() {
-            return Err(Error::option("--levels", "no level given"));
+            return Err(Error::option("levels", "no level given"));
         }
         for &level in levels {
             if level < 1 || level > self.depth {
                 return Err(Error::option(
-                    "--levels",
+                    "levels",
                     format!(
                         "level {level} is out of range: the tree over {:?} has levels 1..{}",
                         self.grid.shape, self.depth
@@ -326,10 +326,18 @@ fn for_each_combination<T: Copy>(lists: &[Vec<T>], f: &mut dyn FnMut(&[T])) {
     go(lists, &mut Vec::with_capacity(lists.len()), f);
 }
 
+/// Parses a grid shape, `"16,16"` or `"16x16"`; `None` when a side is not a
+/// whole number (sides of 0 are [`Grid::new`]'s error).
+pub fn parse_shape(text: &str) -> Option<Vec<usize>> {
+    text.split([',', 'x', 'X'])
+        .map(|side| side.trim().parse().ok())
+        .collect()
+}
+
 /// Parses a level list: `"1,2,3"`, `"1..3"` (inclusive), `"2"`, or a mix such
-/// as `"1..2,4"`. The error names `option`.
-pub fn parse_levels(text: &str, option: &str) -> Result<Vec<usize>> {
-    let bad = |why: String| Error::option(option, why);
+/// as `"1..2,4"`, sorted and deduplicated. The error names the `levels` option.
+pub fn parse_levels(text: &str) -> Result<Vec<usize>> {
+    let bad = |why: String| Error::option("levels", why);
     let mut levels = Vec::new();
     for part in text.split(',').map(str::trim) {
         let number = |s: &str| {
@@ -532,18 +540,21 @@ mod tests {
 
     #[test]
     fn levels_are_parsed_and_checked() {
-        assert_eq!(parse_levels("1..3", "--levels").unwrap(), vec![1, 2, 3]);
-        assert_eq!(parse_levels("3, 1,2", "--levels").unwrap(), vec![1, 2, 3]);
-        assert_eq!(parse_levels("2", "--levels").unwrap(), vec![2]);
-        assert_eq!(parse_levels("1..2,4", "--levels").unwrap(), vec![1, 2, 4]);
-        let e = parse_levels("1..x", "--levels").unwrap_err().to_string();
-        assert!(e.starts_with("--levels:") && e.contains("'x'"), "{e}");
-        let e = parse_levels("3..1", "--levels").unwrap_err().to_string();
+        assert_eq!(parse_levels("1..3").unwrap(), vec![1, 2, 3]);
+        assert_eq!(parse_levels("3, 1,2").unwrap(), vec![1, 2, 3]);
+        assert_eq!(parse_levels("2").unwrap(), vec![2]);
+        assert_eq!(parse_levels("1..2,4").unwrap(), vec![1, 2, 4]);
+        assert_eq!(parse_shape("16, 16"), Some(vec![16, 16]));
+        assert_eq!(parse_shape("4x8X2"), Some(vec![4, 8, 2]));
+        assert_eq!(parse_shape("4by4"), None);
+        let e = parse_levels("1..x").unwrap_err().to_string();
+        assert!(e.starts_with("levels:") && e.contains("'x'"), "{e}");
+        let e = parse_levels("3..1").unwrap_err().to_string();
         assert!(e.contains("empty range"), "{e}");
         let t = tree(&[64]);
         let e = t.check_levels(&[7]).unwrap_err().to_string();
         assert!(
-            e.starts_with("--levels:") && e.contains("level 7 is out of range"),
+            e.starts_with("levels:") && e.contains("level 7 is out of range"),
             "{e}"
         );
         assert!(t.check_levels(&[0]).is_err());
@@ -557,7 +568,7 @@ mod tests {
             .to_string();
         assert_eq!(
             e,
-            "--shape: 8x9 has 72 positions but 64 features were selected"
+            "shape: 8x9 has 72 positions but 64 features were selected"
         );
         let e = Grid::for_features(1, None).unwrap_err().to_string();
         assert_eq!(e, "need at least 2 features, found 1");

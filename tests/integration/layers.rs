@@ -10,7 +10,7 @@ const LAYERS: [&[&str]; 6] = [
     &["math", "Profile", "ProfileOptions", "compute_profile"],
     &["arrange"],
     &["io"],
-    &["analysis", "jobs", "page"],
+    &["analysis", "jobs", "page", "options"],
     &["engines"],
 ];
 

@@ -23,8 +23,8 @@ pub mod bridge;
 mod expressions;
 mod rearrange;
 
-pub use crate::engines::options::EntangleOptions;
 pub use crate::engines::reduce::Reduction;
+pub use crate::options::EntangleOptions;
 pub use expressions::{
     Host, entanglement, entanglement_profile, feature_order, permute, permute_field,
     permute_series, reduce_series, reduction_field, surrogate_entanglement,

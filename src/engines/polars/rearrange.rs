@@ -4,7 +4,7 @@
 use polars::prelude::*;
 
 use super::expressions::{feature_order, permute};
-use crate::engines::options::EntangleOptions;
+use crate::options::EntangleOptions;
 
 /// Where a frame's features are.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,7 @@ mod surrogate_entanglement;
 use datafusion::execution::context::SessionContext;
 use datafusion_expr::{DocSection, Expr, lit};
 
-pub use crate::engines::options::{EntangleOptions, FunctionOptions, OptionKeys};
+pub use crate::options::{EntangleOptions, FunctionOptions, OptionKeys};
 pub use entanglement::entanglement_udaf;
 pub use entanglement_profile::entanglement_profile_udaf;
 pub use feature_order::feature_order_udaf;

@@ -14,6 +14,7 @@ use datafusion_expr::{
 
 use super::DOC_SECTION;
 use crate::io::rewrite::{check_permutation, permute_elements};
+use crate::options::for_function;
 
 /// The `permute` scalar function.
 pub fn permute_udf() -> ScalarUDF {
@@ -176,20 +177,17 @@ fn order_of(orders: &ArrayRef, row: usize) -> Result<Vec<usize>> {
 
 /// Permutes every non-null row of `features` by `order`.
 fn permute_rows(features: &ArrayRef, order: &[usize], name: &str) -> Result<ArrayRef> {
-    let error = |e: crate::Error| DataFusionError::Execution(format!("permute: {e}"));
+    let error = |e: crate::Error| DataFusionError::External(Box::new(for_function("permute", e)));
     // Every non-null row must have exactly order.len() elements.
     let lengths: Vec<usize> = (0..features.len())
         .filter(|&r| features.is_valid(r))
         .map(|r| list_length(features, r))
         .collect();
     if let Some(&n) = lengths.iter().find(|&&n| n != order.len()) {
-        return Err(error(crate::Error::option(
-            "argument 2 (order)",
-            format!(
-                "has {} entries but argument 1 ({name}) has {n} elements",
-                order.len()
-            ),
-        )));
+        return Err(error(crate::Error::Data(format!(
+            "argument 2 (order): has {} entries but argument 1 ({name}) has {n} elements",
+            order.len()
+        ))));
     }
     check_permutation(order, order.len(), "argument 2 (order)").map_err(error)?;
     permute_elements(features, order, name, 0).map_err(error)

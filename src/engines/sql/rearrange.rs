@@ -7,6 +7,7 @@
 //! keeps its place and each row's elements are permuted. Other columns are
 //! untouched and rows keep their order.
 
+use crate::arrange::Choice;
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::Int32Array;
@@ -19,9 +20,9 @@ use super::DOC_SECTION;
 use super::feature_order::feature_order_udaf;
 use super::permute::permute_udf;
 use crate::arrange::shrink::Shrink;
-use crate::engines::options::{FunctionOptions, OptionKeys};
 use crate::engines::reduce::single_list;
 use crate::io::read::{FeatureSelection, ResolvedFeatures, resolve_features};
+use crate::options::{FunctionOptions, OptionKeys};
 
 const NAME: &str = "rearrange";
 
@@ -190,7 +191,7 @@ mod table {
     use datafusion_expr::Expr;
 
     use super::{RearrangePlan, SourceKind, arguments, plan_error};
-    use crate::engines::options::FunctionOptions;
+    use crate::options::FunctionOptions;
 
     /// The `rearrange` table function.
     #[derive(Debug, Default)]
