@@ -14,7 +14,9 @@ use arrow::compute::filter;
 use arrow::datatypes::{DataType, Field, Fields};
 
 use crate::analysis::{Analysis, Phases};
-use crate::io::read::{batch_labels, feature_block_of, feature_columns, rows_without_nulls};
+use crate::io::read::{
+    RowNumbers, batch_labels, feature_block_of, feature_columns, rows_without_nulls,
+};
 use crate::io::summary::{MemoryGrant, RowSummary, StateHeader};
 use crate::math::profile::{Profile, surrogate_profile};
 use crate::math::tree::{CanonicalTree, Grid};
@@ -84,6 +86,8 @@ pub struct SummaryReducer {
     features: String,
     label: Option<String>,
     summary: RowSummary,
+    /// Rows received so far, dropped ones included: errors number rows by it.
+    rows_received: u64,
     /// Asked before the summary grows: the engine's memory pool, or a budget.
     memory: Box<dyn MemoryGrant>,
 }
@@ -120,6 +124,7 @@ impl SummaryReducer {
             features,
             label,
             summary,
+            rows_received: 0,
             memory,
         }
     }
@@ -162,10 +167,14 @@ impl SummaryReducer {
         if let (Some(name), Some(l)) = (&self.label, &labels) {
             check_label_length(name, l.len(), features.len())?;
         }
+        let received = features.len() as u64;
+        let mut numbers = RowNumbers::after(self.rows_received);
+        self.rows_received += received;
         if self.options.skip_null_rows {
             let (batch, resolved) = feature_columns(&features, &self.features)?;
             let keep = rows_without_nulls(&batch, &resolved);
             if keep.true_count() < features.len() {
+                numbers = RowNumbers::kept(numbers.before(), &keep);
                 let drop_rows = |a: &ArrayRef| {
                     filter(a, &keep).map_err(|e| Error::column(&self.features, e.to_string()))
                 };
@@ -176,13 +185,12 @@ impl SummaryReducer {
         if features.is_empty() {
             return Ok(());
         }
-        let first_row = self.summary.rows();
-        let block = feature_block_of(&features, &self.features, first_row)?;
+        let block = feature_block_of(&features, &self.features, &numbers)?;
         if self.summary.features().is_none() {
             self.tree(block.width())?;
         }
         let keys = match (&self.label, &labels) {
-            (Some(name), Some(array)) => Some(batch_labels(name, array, first_row)?),
+            (Some(name), Some(array)) => Some(batch_labels(name, array, &numbers)?),
             _ => None,
         };
         let label = self.label.clone().unwrap_or_default();

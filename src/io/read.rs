@@ -11,8 +11,11 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, RecordBatch};
-use arrow::buffer::NullBuffer;
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, GenericListArray, OffsetSizeTrait,
+    RecordBatch,
+};
+use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, SchemaRef};
 use arrow::error::ArrowError;
@@ -596,14 +599,51 @@ fn check_label_type(column: &str, t: &DataType) -> Result<()> {
     ))
 }
 
+/// How a batch's rows are numbered in errors: from 1 within their file (or
+/// within what a SQL or polars function has received), counting the rows
+/// that `skip_null_rows` dropped before the batch was validated.
+#[derive(Debug, Clone, Default)]
+pub struct RowNumbers {
+    /// Rows before the batch's first.
+    before: u64,
+    /// Each validated row's position in the batch as read, when rows were
+    /// dropped.
+    kept: Option<Vec<usize>>,
+}
+
+impl RowNumbers {
+    /// The rows of a batch that follows `before` rows, none dropped.
+    pub fn after(before: u64) -> Self {
+        RowNumbers { before, kept: None }
+    }
+
+    /// The rows that `keep` kept of a batch that follows `before` rows.
+    pub fn kept(before: u64, keep: &BooleanArray) -> Self {
+        RowNumbers {
+            before,
+            kept: Some(keep.values().set_indices().collect()),
+        }
+    }
+
+    /// Rows before the batch's first.
+    pub fn before(&self) -> u64 {
+        self.before
+    }
+
+    /// The number of the validated batch's row `r`.
+    pub fn of(&self, r: usize) -> u64 {
+        self.before + 1 + self.kept.as_ref().map_or(r, |kept| kept[r]) as u64
+    }
+}
+
 /// The labels of one batch, one per row.
-pub fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Vec<LabelKey>> {
+pub fn batch_labels(column: &str, array: &ArrayRef, rows: &RowNumbers) -> Result<Vec<LabelKey>> {
     let null_at = |i: usize| {
         Error::label(
             column,
             format!(
                 "null at row {} (labels must be present on every row)",
-                first_row + i as u64
+                rows.of(i)
             ),
         )
     };
@@ -620,10 +660,7 @@ pub fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Ve
             if let Some(i) = first_null(ints, 0..ints.len()) {
                 return Err(Error::label(
                     column,
-                    format!(
-                        "value at row {} does not fit a 64-bit integer",
-                        first_row + i as u64
-                    ),
+                    format!("value at row {} does not fit a 64-bit integer", rows.of(i)),
                 ));
             }
             ints.values().iter().map(|&v| LabelKey::Int(v)).collect()
@@ -641,11 +678,11 @@ pub fn batch_labels(column: &str, array: &ArrayRef, first_row: u64) -> Result<Ve
     )
 }
 
-/// Reads and validates one features array (see [`feature_columns`]; rows
-/// numbered from `first_row` in errors).
-pub fn feature_block_of(array: &ArrayRef, name: &str, first_row: u64) -> Result<FeatureBlock> {
+/// Reads and validates one features array (see [`feature_columns`]; `rows`
+/// numbers its rows in errors).
+pub fn feature_block_of(array: &ArrayRef, name: &str, rows: &RowNumbers) -> Result<FeatureBlock> {
     let (batch, features) = feature_columns(array, name)?;
-    feature_block(&batch, &features, first_row)
+    feature_block(&batch, &features, rows)
 }
 
 /// Casts a numeric array to Float64 without copying when it already is one.
@@ -662,7 +699,7 @@ fn to_f64(array: &ArrayRef, column: &str) -> Result<Float64Array> {
 fn check_finite(
     values: &[f64],
     column: &dyn Fn(usize) -> String,
-    first_row: u64,
+    rows: &RowNumbers,
     row_of: &dyn Fn(usize) -> usize,
 ) -> Result<()> {
     if let Some(k) = values.iter().position(|v| !v.is_finite()) {
@@ -673,7 +710,7 @@ fn check_finite(
         };
         return Err(Error::column(
             column(k),
-            format!("{what} at row {}", first_row + row_of(k) as u64),
+            format!("{what} at row {}", rows.of(row_of(k))),
         ));
     }
     Ok(())
@@ -702,13 +739,12 @@ pub fn rows_without_nulls(batch: &RecordBatch, features: &ResolvedFeatures) -> B
         }
         ResolvedFeatures::Array(..) => {
             let a = batch.column(0);
-            let (values, starts) = list_parts(a);
+            let rows = ListRows::of(a.as_ref());
             for (r, keep) in keep.iter_mut().enumerate() {
                 if a.is_null(r) {
                     *keep = false;
-                } else if let Some(values) = &values {
-                    let (s, e) = starts(r);
-                    *keep = first_null(values.as_ref(), s..e).is_none();
+                } else if let Some(rows) = &rows {
+                    *keep = first_null(rows.values.as_ref(), rows.range(r)).is_none();
                 }
             }
         }
@@ -716,42 +752,69 @@ pub fn rows_without_nulls(batch: &RecordBatch, features: &ResolvedFeatures) -> B
     BooleanArray::from(keep)
 }
 
-/// The child values of a list-like array and a function giving row r's range.
-#[allow(clippy::type_complexity)]
-fn list_parts(array: &ArrayRef) -> (Option<ArrayRef>, Box<dyn Fn(usize) -> (usize, usize) + '_>) {
-    match array.data_type() {
-        DataType::FixedSizeList(..) => {
-            let l = array.as_fixed_size_list();
-            let w = l.value_length() as usize;
-            (
-                Some(l.values().clone()),
-                Box::new(move |r| {
-                    let s = l.value_offset(r) as usize;
-                    (s, s + w)
-                }),
-            )
+/// A list-like column (FixedSizeList, List or LargeList) as its child values
+/// and each row's range of them: the one reading of list offsets that the
+/// reader, the rewriter and the engines share, generic over the offset size.
+pub struct ListRows {
+    /// The child values (of every row, null rows' placeholders included).
+    pub values: ArrayRef,
+    /// Row r's values are `values[offsets[r]..offsets[r + 1]]`.
+    offsets: Vec<usize>,
+    /// A FixedSizeList's width.
+    pub width: Option<usize>,
+}
+
+impl ListRows {
+    /// The rows of `array`, or `None` when it is not list-like.
+    pub fn of(array: &dyn Array) -> Option<ListRows> {
+        fn offsets<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> Vec<usize> {
+            list.value_offsets().iter().map(|o| o.as_usize()).collect()
         }
-        DataType::List(_) => {
-            let l = array.as_list::<i32>();
-            (
-                Some(l.values().clone()),
-                Box::new(move |r| {
-                    let o = l.value_offsets();
-                    (o[r] as usize, o[r + 1] as usize)
-                }),
-            )
-        }
-        DataType::LargeList(_) => {
-            let l = array.as_list::<i64>();
-            (
-                Some(l.values().clone()),
-                Box::new(move |r| {
-                    let o = l.value_offsets();
-                    (o[r] as usize, o[r + 1] as usize)
-                }),
-            )
-        }
-        _ => (None, Box::new(|_| (0, 0))),
+        let (values, offsets, width) = match array.data_type() {
+            DataType::FixedSizeList(_, width) => {
+                let list = array.as_fixed_size_list();
+                let width = *width as usize;
+                let first = if list.is_empty() {
+                    0
+                } else {
+                    list.value_offset(0) as usize
+                };
+                let offsets = (0..=list.len()).map(|r| first + r * width).collect();
+                (list.values().clone(), offsets, Some(width))
+            }
+            DataType::List(_) => {
+                let list = array.as_list::<i32>();
+                (list.values().clone(), offsets(list), None)
+            }
+            DataType::LargeList(_) => {
+                let list = array.as_list::<i64>();
+                (list.values().clone(), offsets(list), None)
+            }
+            _ => return None,
+        };
+        Some(ListRows {
+            values,
+            offsets,
+            width,
+        })
+    }
+
+    /// Row `row`'s range of [`ListRows::values`].
+    pub fn range(&self, row: usize) -> Range<usize> {
+        self.offsets[row]..self.offsets[row + 1]
+    }
+
+    /// The offsets of a List or LargeList holding the same rows over values
+    /// that start at 0.
+    pub fn rebased<O: OffsetSizeTrait>(&self) -> OffsetBuffer<O> {
+        let first = self.offsets[0];
+        OffsetBuffer::new(
+            self.offsets
+                .iter()
+                .map(|&o| O::usize_as(o - first))
+                .collect::<Vec<O>>()
+                .into(),
+        )
     }
 }
 
@@ -807,27 +870,35 @@ pub fn scan_sources(
             features.columns().iter().map(|&c| position(c)).collect();
         let label_index = label_position.map(|p| position(columns[p]));
 
+        // Rows of this file read so far: errors number rows within their file.
+        let mut file_rows = 0u64;
+        let in_this_file = |e| in_file(e, source.path(), sources.len());
         for batch in source.batches(&sorted)? {
             let batch = batch?;
             let batch = reorder(&batch, &feature_positions, label_index);
-            let batch = if options.skip_null_rows {
+            let read = batch.num_rows() as u64;
+            let (batch, numbers) = if options.skip_null_rows {
                 let keep = rows_without_nulls(&batch, &features);
                 let kept = keep.true_count();
                 skipped += (batch.num_rows() - kept) as u64;
                 if kept == batch.num_rows() {
-                    batch
+                    (batch, RowNumbers::after(file_rows))
                 } else {
-                    filter_record_batch(&batch, &keep).map_err(|e| Error::file(source.path(), e))?
+                    let filtered = filter_record_batch(&batch, &keep)
+                        .map_err(|e| Error::file(source.path(), e))?;
+                    (filtered, RowNumbers::kept(file_rows, &keep))
                 }
             } else {
-                batch
+                (batch, RowNumbers::after(file_rows))
             };
-            let block = feature_block(&batch, &features, rows)?;
+            file_rows += read;
+            let block = feature_block(&batch, &features, &numbers).map_err(in_this_file)?;
             let names = feature_names.get_or_insert_with(|| block_names(&features, &block));
             let row_labels = match (&options.label, label_index) {
                 (Some(name), Some(_)) => Some((
                     name.as_str(),
-                    batch_labels(name, batch.column(batch.num_columns() - 1), rows)?,
+                    batch_labels(name, batch.column(batch.num_columns() - 1), &numbers)
+                        .map_err(in_this_file)?,
                 )),
                 _ => None,
             };
@@ -842,12 +913,14 @@ pub fn scan_sources(
                     ),
                 ));
             }
-            summary.add_within(
-                &mut budget,
-                &block,
-                &features_label(&features),
-                row_labels.as_ref().map(|(n, k)| (*n, k.as_slice())),
-            )?;
+            summary
+                .add_within(
+                    &mut budget,
+                    &block,
+                    &features_label(&features),
+                    row_labels.as_ref().map(|(n, k)| (*n, k.as_slice())),
+                )
+                .map_err(in_this_file)?;
             rows += block.rows() as u64;
             progress(rows + skipped, total_rows);
         }
@@ -900,18 +973,18 @@ fn block_names(features: &ResolvedFeatures, block: &FeatureBlock) -> Vec<String>
 }
 
 /// Extracts and validates the features of a batch whose first columns are the
-/// features in selection order. `first_row` numbers rows in errors.
+/// features in selection order. `rows` numbers them in errors.
 fn feature_block(
     batch: &RecordBatch,
     features: &ResolvedFeatures,
-    first_row: u64,
+    rows: &RowNumbers,
 ) -> Result<FeatureBlock> {
     let null_error = |column: &str, r: usize, what: &str| {
         Error::column(
             column,
             format!(
                 "{what} at row {} (use --skip-null-rows or the skip_null_rows option to drop such rows)",
-                first_row + r as u64
+                rows.of(r)
             ),
         )
     };
@@ -924,7 +997,7 @@ fn feature_block(
                     return Err(null_error(name, r, "null value"));
                 }
                 let values = to_f64(a, name)?;
-                check_finite(values.values(), &|_| name.clone(), first_row, &|k| k)?;
+                check_finite(values.values(), &|_| name.clone(), rows, &|k| k)?;
                 arrays.push(values);
             }
             Ok(FeatureBlock::Wide(arrays))
@@ -934,22 +1007,21 @@ fn feature_block(
             if let Some(r) = first_null(a.as_ref(), 0..a.len()) {
                 return Err(null_error(name, r, "null array"));
             }
-            let (child, range) = list_parts(a);
-            let child = child.expect("array column resolved as a list");
-            let rows = a.len();
-            let mut starts = Vec::with_capacity(rows);
+            let list = ListRows::of(a.as_ref()).expect("array column resolved as a list");
+            let child = &list.values;
+            let mut starts = Vec::with_capacity(a.len());
             let mut width = None;
-            for r in 0..rows {
-                let (s, e) = range(r);
+            for r in 0..a.len() {
+                let Range { start: s, end: e } = list.range(r);
                 let w = *width.get_or_insert(e - s);
                 if e - s != w {
                     return Err(Error::column(
                         name,
                         format!(
                             "array lengths differ: row {} has {} elements, row {} has {w}",
-                            first_row + r as u64,
+                            rows.of(r),
                             e - s,
-                            first_row
+                            rows.of(0)
                         ),
                     ));
                 }
@@ -958,13 +1030,13 @@ fn feature_block(
                 }
                 starts.push(s);
             }
-            let values = to_f64(&child, name)?;
+            let values = to_f64(child, name)?;
             let width = width.unwrap_or(0);
             for (r, &s) in starts.iter().enumerate() {
                 check_finite(
                     &values.values()[s..s + width],
                     &|k| format!("{name}[{k}]"),
-                    first_row,
+                    rows,
                     &|_| r,
                 )?;
             }

@@ -660,7 +660,7 @@ mod tests {
             Arc::new(Float64Array::from(values)),
             None,
         ));
-        crate::io::read::feature_block_of(&list, "x", 0).unwrap()
+        crate::io::read::feature_block_of(&list, "x", &Default::default()).unwrap()
     }
 
     fn labels(rows: std::ops::Range<usize>) -> Vec<LabelKey> {

@@ -89,7 +89,7 @@ fn feature_problems_name_the_column() {
     let nulls = table(d, "nulls.parquet", with_null, labels(20));
     assert_error(
         &["profile", &nulls, "--features", "a,b,c"],
-        "column 'c': null value at row 7 (use --skip-null-rows or the skip_null_rows option to drop such rows)",
+        "column 'c': null value at row 8 (use --skip-null-rows or the skip_null_rows option to drop such rows)",
     );
     // With the option the row is dropped and the rest is profiled.
     let out = entangle_ok(&[
@@ -108,7 +108,7 @@ fn feature_problems_name_the_column() {
     let nan = table(d, "nan.parquet", with_nan, labels(20));
     assert_error(
         &["profile", &nan, "--features", "a,b,c"],
-        "column 'c': NaN at row 3",
+        "column 'c': NaN at row 4",
     );
 
     let mut with_inf = smooth(20, 2.0);
@@ -116,7 +116,30 @@ fn feature_problems_name_the_column() {
     let inf = table(d, "inf.parquet", with_inf, labels(20));
     assert_error(
         &["profile", &inf, "--features", "a,b,c"],
-        "column 'c': an infinite value at row 11",
+        "column 'c': an infinite value at row 12",
+    );
+
+    // In a directory, an error names the file and the row within it,
+    // counting the rows that --skip-null-rows dropped.
+    let parts = d.join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    table(&parts, "a.parquet", smooth(10, 0.0), labels(10));
+    let mut second = smooth(10, 1.0);
+    (second[1], second[5]) = (None, Some(f64::NAN));
+    let b = table(&parts, "b.parquet", second, labels(10));
+    assert_error(
+        &["profile", path_str(&parts), "--features", "a,b,c"],
+        &format!("{b}: column 'c': null value at row 2"),
+    );
+    assert_error(
+        &[
+            "profile",
+            path_str(&parts),
+            "--features",
+            "a,b,c",
+            "--skip-null-rows",
+        ],
+        &format!("{b}: column 'c': NaN at row 6"),
     );
 
     let one_row = table(d, "one.parquet", smooth(1, 0.0), labels(1));
@@ -141,7 +164,7 @@ fn array_problems_name_the_column() {
     write_parquet(&f, &batch(vec![("v", Arc::new(ragged) as ArrayRef)]), 1000);
     assert_error(
         &["profile", path_str(&f), "--array", "v"],
-        "column 'v': array lengths differ: row 1 has 3 elements, row 0 has 4",
+        "column 'v': array lengths differ: row 2 has 3 elements, row 1 has 4",
     );
 
     let with_null_element = FixedSizeListArray::new(
@@ -165,7 +188,7 @@ fn array_problems_name_the_column() {
     );
     assert_error(
         &["profile", path_str(&f), "--array", "v"],
-        "column 'v[1]': null element at row 1",
+        "column 'v[1]': null element at row 2",
     );
 
     let good = table(dir.path(), "t.parquet", smooth(10, 0.0), labels(10));
@@ -233,7 +256,7 @@ fn label_problems_name_the_label() {
     let f = table(d, "null_label.parquet", smooth(4, 0.0), null_label);
     assert_error(
         &["profile", &f, "--features", "a,b,c", "--label", "y"],
-        "label column 'y': null at row 2",
+        "label column 'y': null at row 3",
     );
 
     let continuous: ArrayRef = Arc::new(Float64Array::from_iter_values(

@@ -448,7 +448,7 @@ fn bad_input_gives_polars_errors_that_say_what_is_wrong() {
     let with_null = list_frame(&[good(0.1), good(0.2), vec![Some(1.0), None, Some(2.0)]]);
     let e = error_of(&with_null, entanglement(col("x"), None, &o));
     assert!(
-        e.contains("entanglement: column 'x[1]': null element at row 2"),
+        e.contains("entanglement: column 'x[1]': null element at row 3"),
         "{e}"
     );
     let with_nan = list_frame(&[
@@ -458,7 +458,7 @@ fn bad_input_gives_polars_errors_that_say_what_is_wrong() {
     ]);
     let e = error_of(&with_nan, surrogate_entanglement(col("x"), &o));
     assert!(
-        e.contains("surrogate_entanglement: column 'x[0]': NaN at row 1"),
+        e.contains("surrogate_entanglement: column 'x[0]': NaN at row 2"),
         "{e}"
     );
     let ragged = list_frame(&[good(0.1), good(0.2), vec![Some(1.0), Some(2.0)]]);

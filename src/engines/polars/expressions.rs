@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use super::bridge::{arrow_to_series, polars_dtype, series_to_arrow};
 use crate::engines::reduce::{Reduction, SummaryReducer, check_label_length};
-use crate::io::read::float_label_hint;
+use crate::io::read::{ListRows, float_label_hint};
 use crate::io::rewrite::{check_permutation, permute_elements};
 use crate::io::summary::Budget;
 use crate::options::{EntangleOptions, FunctionOptions};
@@ -313,24 +313,13 @@ pub fn permute_field(host: Host, field: &Field) -> PolarsResult<Field> {
 
 /// The row width of a fixed-size list, or of the first valid row of a list.
 fn row_width(array: &ArrayRef) -> Option<usize> {
-    use arrow::array::{Array, AsArray};
-    use arrow::datatypes::DataType as ArrowType;
-    match array.data_type() {
-        ArrowType::FixedSizeList(_, size) => Some(*size as usize),
-        ArrowType::LargeList(_) => {
-            let l = array.as_list::<i64>();
-            (0..l.len())
-                .find(|&r| l.is_valid(r))
-                .map(|r| l.value_length(r) as usize)
-        }
-        ArrowType::List(_) => {
-            let l = array.as_list::<i32>();
-            (0..l.len())
-                .find(|&r| l.is_valid(r))
-                .map(|r| l.value_length(r) as usize)
-        }
-        _ => None,
-    }
+    use arrow::array::Array;
+    let rows = ListRows::of(array.as_ref())?;
+    rows.width.or_else(|| {
+        (0..array.len())
+            .find(|&r| array.is_valid(r))
+            .map(|r| rows.range(r).len())
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use datafusion_expr::{
 };
 
 use super::DOC_SECTION;
+use crate::io::read::ListRows;
 use crate::io::rewrite::{check_permutation, permute_elements};
 use crate::options::for_function;
 
@@ -154,12 +155,12 @@ fn order_of(orders: &ArrayRef, row: usize) -> Result<Vec<usize>> {
             "permute: argument 2 (order): is NULL".to_string(),
         ));
     }
-    let values = match orders.data_type() {
-        DataType::List(_) => orders.as_list::<i32>().value(row),
-        DataType::LargeList(_) => orders.as_list::<i64>().value(row),
-        _ => orders.as_fixed_size_list().value(row),
-    };
-    let values = cast(&values, &DataType::Int64)?;
+    let rows = ListRows::of(orders.as_ref()).expect("the signature takes lists only");
+    let range = rows.range(row);
+    let values = cast(
+        &rows.values.slice(range.start, range.len()),
+        &DataType::Int64,
+    )?;
     let values: &Int64Array = values.as_primitive();
     values
         .iter()
@@ -179,11 +180,12 @@ fn order_of(orders: &ArrayRef, row: usize) -> Result<Vec<usize>> {
 fn permute_rows(features: &ArrayRef, order: &[usize], name: &str) -> Result<ArrayRef> {
     let error = |e: crate::Error| DataFusionError::External(Box::new(for_function("permute", e)));
     // Every non-null row must have exactly order.len() elements.
-    let lengths: Vec<usize> = (0..features.len())
+    let rows = ListRows::of(features.as_ref()).expect("the signature takes lists only");
+    let n = (0..features.len())
         .filter(|&r| features.is_valid(r))
-        .map(|r| list_length(features, r))
-        .collect();
-    if let Some(&n) = lengths.iter().find(|&&n| n != order.len()) {
+        .map(|r| rows.range(r).len())
+        .find(|&n| n != order.len());
+    if let Some(n) = n {
         return Err(error(crate::Error::Data(format!(
             "argument 2 (order): has {} entries but argument 1 ({name}) has {n} elements",
             order.len()
@@ -191,12 +193,4 @@ fn permute_rows(features: &ArrayRef, order: &[usize], name: &str) -> Result<Arra
     }
     check_permutation(order, order.len(), "argument 2 (order)").map_err(error)?;
     permute_elements(features, order, name, 0).map_err(error)
-}
-
-fn list_length(array: &ArrayRef, row: usize) -> usize {
-    match array.data_type() {
-        DataType::List(_) => array.as_list::<i32>().value_length(row) as usize,
-        DataType::LargeList(_) => array.as_list::<i64>().value_length(row) as usize,
-        _ => array.as_fixed_size_list().value_length() as usize,
-    }
 }
