@@ -14,28 +14,27 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, FixedSizeListArray, GenericListArray, OffsetSizeTrait, RecordBatch,
-    UInt64Array,
+    Array, ArrayRef, FixedSizeListArray, GenericListArray, RecordBatch, UInt64Array,
 };
-use arrow::buffer::OffsetBuffer;
 use arrow::compute::take;
 use arrow::datatypes::{DataType, Schema, SchemaRef};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
-use parquet::file::metadata::KeyValue;
+use parquet::arrow::{ArrowWriter, add_encoded_arrow_schema_to_metadata};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::file::metadata::{KeyValue, PageIndexPolicy};
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::{ColumnPath, Type, TypePtr};
 use rayon::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::io::atomic::{AtomicOutput, write_error};
-use crate::io::read::{ResolvedFeatures, Source};
+use crate::io::read::{ListRows, ResolvedFeatures, Source};
 
 /// Key of the order in the output's metadata.
 pub const ORDER_KEY: &str = "entangle.order";
@@ -195,32 +194,36 @@ pub fn permute_elements(
     name: &str,
     first_row: u64,
 ) -> Result<ArrayRef> {
-    let rows = RowPermutation {
+    let Some(rows) = ListRows::of(array.as_ref()) else {
+        return Err(Error::column(
+            name,
+            format!("has type {}; expected a list column", array.data_type()),
+        ));
+    };
+    let values = RowPermutation {
         order,
         name,
         first_row,
-    };
+    }
+    .take_values(&rows, array.as_ref())?;
+    let nulls = array.nulls().cloned();
     Ok(match array.data_type() {
         DataType::FixedSizeList(field, size) => {
-            let l = array.as_fixed_size_list();
-            let ranges =
-                (0..l.len()).map(|r| (l.value_offset(r) as usize, *size as usize, l.is_valid(r)));
-            let values = rows.take_values(ranges, l.values())?;
-            Arc::new(FixedSizeListArray::new(
-                field.clone(),
-                *size,
-                values,
-                l.nulls().cloned(),
-            ))
+            Arc::new(FixedSizeListArray::new(field.clone(), *size, values, nulls))
         }
-        DataType::List(_) => rows.permute_list(array.as_list::<i32>())?,
-        DataType::LargeList(_) => rows.permute_list(array.as_list::<i64>())?,
-        t => {
-            return Err(Error::column(
-                name,
-                format!("has type {t}; expected a list column"),
-            ));
-        }
+        DataType::List(field) => Arc::new(GenericListArray::<i32>::new(
+            field.clone(),
+            rows.rebased(),
+            values,
+            nulls,
+        )),
+        DataType::LargeList(field) => Arc::new(GenericListArray::<i64>::new(
+            field.clone(),
+            rows.rebased(),
+            values,
+            nulls,
+        )),
+        _ => unreachable!("ListRows::of takes list-like arrays only"),
     })
 }
 
@@ -232,21 +235,19 @@ struct RowPermutation<'a> {
 }
 
 impl RowPermutation<'_> {
-    /// The child values in their new order, given each row's (start, length,
-    /// valid). Rows of the order's length are permuted; null rows of another
-    /// length keep their values; a valid row of another length is an error.
-    fn take_values(
-        &self,
-        rows: impl Iterator<Item = (usize, usize, bool)>,
-        values: &ArrayRef,
-    ) -> Result<ArrayRef> {
+    /// The child values in their new order. Rows of the order's length are
+    /// permuted; null rows of another length keep their values; a valid row
+    /// of another length is an error.
+    fn take_values(&self, rows: &ListRows, array: &dyn Array) -> Result<ArrayRef> {
         let n = self.order.len();
         let mut idx = Vec::new();
-        for (r, (start, len, valid)) in rows.enumerate() {
+        for r in 0..array.len() {
+            let range = rows.range(r);
+            let len = range.len();
             if len == n {
-                idx.extend(self.order.iter().map(|&k| (start + k) as u64));
-            } else if !valid {
-                idx.extend((start..start + len).map(|k| k as u64));
+                idx.extend(self.order.iter().map(|&k| (range.start + k) as u64));
+            } else if array.is_null(r) {
+                idx.extend(range.map(|k| k as u64));
             } else {
                 return Err(Error::column(
                     self.name,
@@ -257,32 +258,8 @@ impl RowPermutation<'_> {
                 ));
             }
         }
-        take(values, &UInt64Array::from(idx), None)
+        take(&rows.values, &UInt64Array::from(idx), None)
             .map_err(|e| Error::column(self.name, e.to_string()))
-    }
-
-    /// A List or LargeList with every row permuted (offsets rebased to zero).
-    fn permute_list<O: OffsetSizeTrait>(&self, list: &GenericListArray<O>) -> Result<ArrayRef> {
-        let o = list.value_offsets();
-        let ranges = (0..list.len()).map(|r| {
-            (
-                o[r].as_usize(),
-                (o[r + 1] - o[r]).as_usize(),
-                list.is_valid(r),
-            )
-        });
-        let values = self.take_values(ranges, list.values())?;
-        let offsets = OffsetBuffer::new(o.iter().map(|&v| v - o[0]).collect::<Vec<_>>().into());
-        let field = match list.data_type() {
-            DataType::List(f) | DataType::LargeList(f) => f.clone(),
-            _ => unreachable!("a list array"),
-        };
-        Ok(Arc::new(GenericListArray::<O>::new(
-            field,
-            offsets,
-            values,
-            list.nulls().cloned(),
-        )))
     }
 }
 
@@ -325,12 +302,29 @@ pub fn write_rearranged(
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let parquet_input = if source.is_parquet() {
         let file = File::open(input).map_err(|e| Error::file(input, e))?;
-        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
-            .map_err(|e| Error::file(input, e))?;
+        // With the page indexes, which moved column chunks keep.
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        let metadata =
+            ArrowReaderMetadata::load(&file, options).map_err(|e| Error::file(input, e))?;
         Some((file, metadata))
     } else {
         None
     };
+    if let (Some((file, metadata)), false) = (&parquet_input, csv_out)
+        && let Some(moves) = rearrangement.column_moves(metadata)
+    {
+        let rows = copy_moved_columns(
+            (input, file),
+            metadata,
+            &moves,
+            (output, out.file()?),
+            &rearrangement.output_schema,
+            &entries,
+            progress,
+        )?;
+        out.commit()?;
+        return Ok(rows);
+    }
     let mut sink = if csv_out {
         Sink::Csv(Box::new(
             arrow::csv::WriterBuilder::new()
@@ -390,6 +384,109 @@ pub fn write_rearranged(
     }
     sink.finish().map_err(|e| write_error(&e))?;
     out.commit()?;
+    Ok(rows)
+}
+
+/// A wide layout's rearrangement of a Parquet file as moves of whole
+/// columns: the input's root fields in their output order, and each one's
+/// leaf columns.
+struct ColumnMoves {
+    fields: Vec<TypePtr>,
+    leaves: Vec<usize>,
+}
+
+impl Rearrangement {
+    /// The moves of a wide layout, or `None` when values change (an array
+    /// column's elements) or the Parquet schema's root fields are not the
+    /// Arrow schema's fields one for one.
+    fn column_moves(&self, metadata: &ArrowReaderMetadata) -> Option<ColumnMoves> {
+        let ResolvedFeatures::Wide(cols) = &self.features else {
+            return None;
+        };
+        let descr = metadata.metadata().file_metadata().schema_descr();
+        let roots = descr.root_schema().get_fields();
+        if roots.len() != self.input_schema.fields().len() {
+            return None;
+        }
+        let mut source: Vec<usize> = (0..roots.len()).collect();
+        for (slot, &from) in self.order.iter().enumerate() {
+            source[cols[slot].0] = cols[from].0;
+        }
+        let leaves_of = |root: usize| {
+            (0..descr.num_columns()).filter(move |&leaf| descr.get_column_root_idx(leaf) == root)
+        };
+        Some(ColumnMoves {
+            fields: source.iter().map(|&root| roots[root].clone()).collect(),
+            leaves: source.iter().flat_map(|&root| leaves_of(root)).collect(),
+        })
+    }
+}
+
+/// Writes the Parquet `file` with its columns moved: every column chunk's
+/// encoded pages are appended as they are (`append_column`, with their
+/// statistics and page indexes), one output row group per input row group;
+/// only the footer is new (the moved schema, the Arrow schema and the order
+/// entries). Nothing is encoded again; every row group is decoded once
+/// first, so that a corrupt input is refused as the re-encoding path refuses
+/// it, never copied into the output.
+fn copy_moved_columns(
+    (input, file): (&Path, &File),
+    metadata: &ArrowReaderMetadata,
+    moves: &ColumnMoves,
+    (output, out): (&Path, File),
+    output_schema: &Schema,
+    entries: &[(String, String)],
+    progress: &dyn Fn(u64, Option<u64>),
+) -> Result<u64> {
+    let read_error = |e: &dyn std::fmt::Display| Error::file(input, e);
+    let write_error = |e: &dyn std::fmt::Display| write_error(output, e);
+    let parquet = metadata.metadata();
+    let root = parquet.file_metadata().schema_descr().root_schema();
+    let schema = Type::group_type_builder(root.name())
+        .with_fields(moves.fields.clone())
+        .build()
+        .map_err(|e| write_error(&e))?;
+    let mut props = writer_properties(metadata, entries);
+    add_encoded_arrow_schema_to_metadata(output_schema, &mut props);
+    let mut writer = SerializedFileWriter::new(out, Arc::new(schema), Arc::new(props))
+        .map_err(|e| write_error(&e))?;
+    let total: u64 = parquet
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows() as u64)
+        .sum();
+    let mut rows = 0u64;
+    for (group, group_metadata) in parquet.row_groups().iter().enumerate() {
+        let decoded = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            file.try_clone().map_err(|e| read_error(&e))?,
+            metadata.clone(),
+        )
+        .with_row_groups(vec![group])
+        .build()
+        .map_err(|e| read_error(&e))?;
+        for batch in decoded {
+            batch.map_err(|e| read_error(&e))?;
+        }
+        let mut group_writer = writer.next_row_group().map_err(|e| write_error(&e))?;
+        for &leaf in &moves.leaves {
+            let chunk = group_metadata.column(leaf);
+            let close = ColumnCloseResult {
+                bytes_written: chunk.compressed_size() as u64,
+                rows_written: group_metadata.num_rows() as u64,
+                metadata: chunk.clone(),
+                bloom_filter: None,
+                column_index: parquet.column_index().map(|c| c[group][leaf].clone()),
+                offset_index: parquet.offset_index().map(|o| o[group][leaf].clone()),
+            };
+            group_writer
+                .append_column(file, close)
+                .map_err(|e| write_error(&e))?;
+        }
+        group_writer.close().map_err(|e| write_error(&e))?;
+        rows += group_metadata.num_rows() as u64;
+        progress(rows, Some(total));
+    }
+    writer.close().map_err(|e| write_error(&e))?;
     Ok(rows)
 }
 
@@ -550,6 +647,7 @@ fn key_values(mut kept: Vec<KeyValue>, entries: &[(String, String)]) -> Vec<KeyV
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::AsArray;
 
     #[test]
     fn permutations_are_checked() {
