@@ -356,3 +356,32 @@ fn file_problems_name_the_file() {
         "directory holds no .parquet or .csv file",
     );
 }
+
+#[test]
+fn every_declared_option_is_a_flag_of_the_command_that_takes_it() {
+    use entangle::options::{KEYS, OptionKeys, flag};
+    for (command, takes) in [
+        ("profile", OptionKeys::ProfileJob),
+        ("arrange", OptionKeys::ArrangeJob),
+    ] {
+        let help = entangle_ok(&[command, "--help"]);
+        for key in KEYS.iter().filter(|k| k.takes.contains(&takes)) {
+            // A switch whose default is on is spelled as its negation.
+            let negated = format!("--no-{}", key.name.replace('_', "-"));
+            // The whole flag: `--levels`, not the start of `--levels-x`.
+            let has = |flag: &str| {
+                help.match_indices(flag).any(|(at, _)| {
+                    help[at + flag.len()..]
+                        .chars()
+                        .next()
+                        .is_none_or(|c| !c.is_alphanumeric() && c != '-')
+                })
+            };
+            assert!(
+                has(&flag(key.name)) || (key.default == "true" && has(&negated)),
+                "entangle {command} has no flag for the option '{}'",
+                key.name
+            );
+        }
+    }
+}
