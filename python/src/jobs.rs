@@ -52,7 +52,7 @@ impl JobOptions {
     fn parse(json: &str, function: &str, keys: OptionKeys) -> PyResult<(Self, FunctionOptions)> {
         let options: JobOptions = serde_json::from_str(json)
             .map_err(|e| PyValueError::new_err(format!("{function}: {e}")))?;
-        if function != "arrange" && options.report.is_some() {
+        if keys != OptionKeys::ArrangeJob && options.report.is_some() {
             return Err(PyValueError::new_err(format!(
                 "{function}: unknown keyword 'report'"
             )));

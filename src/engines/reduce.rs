@@ -167,14 +167,14 @@ impl SummaryReducer {
         if let (Some(name), Some(l)) = (&self.label, &labels) {
             check_label_length(name, l.len(), features.len())?;
         }
-        let received = features.len() as u64;
-        let mut numbers = RowNumbers::after(self.rows_received);
-        self.rows_received += received;
+        let before = self.rows_received;
+        self.rows_received += features.len() as u64;
+        let mut numbers = RowNumbers::after(before);
         if self.options.skip_null_rows {
             let (batch, resolved) = feature_columns(&features, &self.features)?;
             let keep = rows_without_nulls(&batch, &resolved);
             if keep.true_count() < features.len() {
-                numbers = RowNumbers::kept(numbers.before(), &keep);
+                numbers = RowNumbers::kept(before, &keep);
                 let drop_rows = |a: &ArrayRef| {
                     filter(a, &keep).map_err(|e| Error::column(&self.features, e.to_string()))
                 };

@@ -625,11 +625,6 @@ impl RowNumbers {
         }
     }
 
-    /// Rows before the batch's first.
-    pub fn before(&self) -> u64 {
-        self.before
-    }
-
     /// The number of the validated batch's row `r`.
     pub fn of(&self, r: usize) -> u64 {
         self.before + 1 + self.kept.as_ref().map_or(r, |kept| kept[r]) as u64

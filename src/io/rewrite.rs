@@ -302,8 +302,14 @@ pub fn write_rearranged(
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let parquet_input = if source.is_parquet() {
         let file = File::open(input).map_err(|e| Error::file(input, e))?;
-        // With the page indexes, which moved column chunks keep.
-        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        // With the page indexes where whole columns move, which keep them.
+        let moves_columns = !csv_out && matches!(rearrangement.features, ResolvedFeatures::Wide(_));
+        let policy = if moves_columns {
+            PageIndexPolicy::Optional
+        } else {
+            PageIndexPolicy::Skip
+        };
+        let options = ArrowReaderOptions::new().with_page_index_policy(policy);
         let metadata =
             ArrowReaderMetadata::load(&file, options).map_err(|e| Error::file(input, e))?;
         Some((file, metadata))
