@@ -20,7 +20,7 @@ use crate::arrange::shrink::{Shrink, shrunk};
 use crate::arrange::sparse::{DENSE_BELOW, arrange_sparse};
 use crate::error::{Error, Result};
 use crate::io::read::FeatureColumns;
-use crate::io::summary::RowSummary;
+use crate::io::summary::{RowSummary, Weights};
 use crate::math::labels::{LabelKey, LabelScheme};
 use crate::math::moments::{SurrogateCuts, from_fixed};
 use crate::math::profile::{
@@ -65,19 +65,19 @@ impl Analysis {
         warnings: Vec<String>,
     ) -> Result<Self> {
         let rows = summary.rows();
-        if rows < 2 {
-            return Err(Error::Data(format!("need at least 2 rows, found {rows}")));
-        }
-        let features = summary.features().expect("rows were added");
-        if features < 2 {
-            return Err(Error::Data(format!(
-                "need at least 2 features, found {features}"
-            )));
-        }
-        let weights = match (summary.comoments(), summary.columns()) {
-            (Some(stats), _) => SurrogateWeights::Dense(stats.correlation_weights()),
-            (None, Some(columns)) => SurrogateWeights::Sparse(columns.standardize()),
-            (None, None) => unreachable!("rows were added"),
+        let features = summary.features().unwrap_or(0);
+        let enough = rows >= 2 && features >= 2;
+        let weights = match summary.weights() {
+            Weights::Dense(stats) if enough => SurrogateWeights::Dense(stats.correlation_weights()),
+            Weights::Sparse(columns) if enough => SurrogateWeights::Sparse(columns.standardize()),
+            _ if rows < 2 => {
+                return Err(Error::Data(format!("need at least 2 rows, found {rows}")));
+            }
+            _ => {
+                return Err(Error::Data(format!(
+                    "need at least 2 features, found {features}"
+                )));
+            }
         };
         let (sample, labels) = summary.sample_matrix();
         Ok(Analysis {

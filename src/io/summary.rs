@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::arrange::Choice;
 use crate::arrange::neighbours::{FeatureColumns, Weighting, grown_capacity};
 use crate::error::{Error, Result};
 use crate::io::block::FeatureBlock;
@@ -96,22 +97,88 @@ pub fn bytes_text(bytes: usize) -> String {
     }
 }
 
-/// A mergeable summary of rows.
+/// What a summary holds for the surrogate weights. Which kind is known only
+/// at the first row, when the feature count is: auto weighting is sparse
+/// above [`SPARSE_ABOVE`](crate::arrange::neighbours::SPARSE_ABOVE) features.
+#[derive(Debug, Clone)]
+pub enum Weights {
+    /// No row yet: the weighting to decide with, and whether dense
+    /// co-moments will be exact (see [`RowSummary::with_exact_moments`]).
+    Undecided { weighting: Weighting, exact: bool },
+    /// The co-moments of all rows, streamed or exact.
+    Dense(DenseMoments),
+    /// All rows' feature columns (never from an engine's exact states:
+    /// they keep dense co-moments).
+    Sparse(FeatureColumns),
+}
+
+impl Weights {
+    fn features(&self) -> Option<usize> {
+        match self {
+            Weights::Undecided { .. } => None,
+            Weights::Dense(stats) => Some(stats.features()),
+            Weights::Sparse(columns) => Some(columns.features()),
+        }
+    }
+
+    fn rows(&self) -> u64 {
+        match self {
+            Weights::Undecided { .. } => 0,
+            Weights::Dense(stats) => stats.count(),
+            Weights::Sparse(columns) => columns.rows() as u64,
+        }
+    }
+
+    /// Whether rows of `width` features are (or will be) kept as columns.
+    fn is_sparse(&self, width: usize) -> bool {
+        match self {
+            Weights::Undecided { weighting, .. } => weighting.is_sparse(width),
+            Weights::Dense(_) => false,
+            Weights::Sparse(_) => true,
+        }
+    }
+
+    fn is_exact(&self) -> bool {
+        match self {
+            Weights::Undecided { exact, .. } => *exact,
+            Weights::Dense(stats) => matches!(stats, DenseMoments::Exact(_)),
+            Weights::Sparse(_) => false,
+        }
+    }
+
+    /// Adds a block's rows, deciding the kind at the first.
+    fn add(&mut self, block: &FeatureBlock) {
+        match self {
+            Weights::Undecided { weighting, exact } => {
+                let (width, exact) = (block.width(), *exact);
+                *self = if weighting.is_sparse(width) {
+                    Weights::Sparse(FeatureColumns::new(width))
+                } else {
+                    Weights::Dense(DenseMoments::new(width, exact))
+                };
+                self.add(block)
+            }
+            Weights::Dense(stats) => block.add_to(stats, faer::Par::rayon(0)),
+            Weights::Sparse(columns) => block.append_to(columns),
+        }
+    }
+
+    fn size(&self) -> usize {
+        match self {
+            Weights::Undecided { .. } => 0,
+            Weights::Dense(stats) => stats.size(),
+            Weights::Sparse(columns) => columns.size(),
+        }
+    }
+}
+
+/// A mergeable summary of rows. Its row count is the weights': a summary
+/// cannot hold rows without them.
 #[derive(Debug, Clone)]
 pub struct RowSummary {
     seed: u64,
-    rows: u64,
     sample: BottomK,
-    /// Dense or sparse weights, decided at the first row by the feature count.
-    weighting: Weighting,
-    /// `None` until the first row (the feature count is not known before),
-    /// and for sparse weights.
-    comoments: Option<DenseMoments>,
-    /// Whether dense co-moments are exact (see [`Self::with_exact_moments`]).
-    exact_moments: bool,
-    /// All rows' feature columns, for sparse weights (never encoded: engine
-    /// aggregates keep dense co-moments).
-    columns: Option<FeatureColumns>,
+    weights: Weights,
     /// `Some` when rows carry labels.
     labels: Option<LabelSet>,
 }
@@ -121,12 +188,11 @@ impl RowSummary {
     pub fn new(max_samples: usize, seed: u64, labeled: bool) -> Self {
         RowSummary {
             seed,
-            rows: 0,
             sample: BottomK::new(max_samples),
-            weighting: Weighting::Dense,
-            comoments: None,
-            exact_moments: false,
-            columns: None,
+            weights: Weights::Undecided {
+                weighting: Weighting::Dense,
+                exact: false,
+            },
             labels: labeled.then(LabelSet::default),
         }
     }
@@ -138,47 +204,43 @@ impl RowSummary {
     /// Engine aggregates need this; one process reading rows in a fixed order
     /// does not.
     pub fn with_exact_moments(mut self) -> Self {
-        assert_eq!(self.rows, 0, "co-moments are chosen before the first row");
-        self.exact_moments = true;
+        let Weights::Undecided { exact, .. } = &mut self.weights else {
+            panic!("co-moments are chosen before the first row");
+        };
+        *exact = true;
         self
     }
 
     /// The same summary with the given weighting (before any row is added).
     pub fn with_weighting(mut self, weighting: Weighting) -> Self {
-        assert_eq!(self.rows, 0, "weighting is chosen before the first row");
-        self.weighting = weighting;
+        let Weights::Undecided { weighting: w, .. } = &mut self.weights else {
+            panic!("weighting is chosen before the first row");
+        };
+        *w = weighting;
         self
     }
 
     /// Rows added so far.
     pub fn rows(&self) -> u64 {
-        self.rows
+        self.weights.rows()
     }
 
     /// The number of features, once rows have been added.
     pub fn features(&self) -> Option<usize> {
-        self.comoments
-            .as_ref()
-            .map(DenseMoments::features)
-            .or(self.columns.as_ref().map(FeatureColumns::features))
+        self.weights.features()
     }
 
-    /// The dense co-moments (`None` for sparse weights).
-    pub fn comoments(&self) -> Option<&DenseMoments> {
-        self.comoments.as_ref()
-    }
-
-    /// All rows' feature columns (`Some` for sparse weights).
-    pub fn columns(&self) -> Option<&FeatureColumns> {
-        self.columns.as_ref()
+    /// The co-moments or feature columns of all rows.
+    pub fn weights(&self) -> &Weights {
+        &self.weights
     }
 
     /// Whether feature `j` is constant over all rows.
     pub fn is_constant(&self, j: usize) -> bool {
-        match (&self.comoments, &self.columns) {
-            (Some(stats), _) => stats.is_constant(j),
-            (None, Some(columns)) => columns.is_constant(j),
-            (None, None) => false,
+        match &self.weights {
+            Weights::Undecided { .. } => false,
+            Weights::Dense(stats) => stats.is_constant(j),
+            Weights::Sparse(columns) => columns.is_constant(j),
         }
     }
 
@@ -194,7 +256,10 @@ impl RowSummary {
         features: &str,
         labels: Option<(&str, &[LabelKey])>,
     ) -> Result<()> {
-        self.check_width(block.width(), features)?;
+        let width = block.width();
+        self.check_width(width, features)?;
+        let rows = self.rows() + block.rows() as u64;
+        self.check_rows(rows, width, features)?;
         if let (Some(set), Some((column, keys))) = (self.labels.as_mut(), labels) {
             for key in keys {
                 set.insert(column, key)?;
@@ -215,32 +280,8 @@ impl RowSummary {
                 });
             }
         }
-        let width = block.width();
-        if self.comoments.is_none() && self.weighting.is_sparse(width) {
-            let rows = self.rows as usize + block.rows();
-            if rows.saturating_mul(width) > MAX_COLUMN_VALUES {
-                return Err(Error::column(
-                    features,
-                    format!(
-                        "sparse weights keep every row of the {width} features in memory, and \
-                         {rows} rows exceed the {} GiB this allows; select fewer rows or features",
-                        (MAX_COLUMN_VALUES * 8) >> 30
-                    ),
-                ));
-            }
-            block.append_to(
-                self.columns
-                    .get_or_insert_with(|| FeatureColumns::new(width)),
-            );
-        } else {
-            let exact = self.exact_moments;
-            let stats = self
-                .comoments
-                .get_or_insert_with(|| DenseMoments::new(width, exact));
-            block.add_to(stats, faer::Par::rayon(0));
-        }
-        self.rows += block.rows() as u64;
-        self.check_rows(features)
+        self.weights.add(block);
+        Ok(())
     }
 
     /// [`Self::add`], once `grant` has allowed the memory it will hold; a
@@ -265,16 +306,16 @@ impl RowSummary {
 
     /// Bytes held at most once `rows` rows of `width` features are added.
     pub fn size_after_adding(&self, width: usize, rows: usize) -> usize {
-        let total = self.rows as usize + rows;
+        let total = self.rows() as usize + rows;
         let sample =
             self.sample.capacity().min(total) * (std::mem::size_of::<SampledRow>() + 8 * width);
-        let weights = match (&self.comoments, &self.columns) {
-            (Some(stats), _) => stats.size(),
-            (None, Some(columns)) => columns.size_after(rows),
-            (None, None) if self.weighting.is_sparse(width) => 8usize
+        let weights = match &self.weights {
+            Weights::Dense(stats) => stats.size(),
+            Weights::Sparse(columns) => columns.size_after(rows),
+            Weights::Undecided { weighting, .. } if weighting.is_sparse(width) => 8usize
                 .saturating_mul(width)
                 .saturating_mul(grown_capacity(0, rows)),
-            (None, None) => DenseMoments::size_for(width, self.exact_moments),
+            Weights::Undecided { exact, .. } => DenseMoments::size_for(width, *exact),
         };
         std::mem::size_of::<Self>()
             + sample
@@ -285,22 +326,20 @@ impl RowSummary {
     /// Bytes held at most while a part of `part_size` bytes and `part_rows`
     /// rows ([`StateHeader`]) merges in: both, this one grown by its rows.
     pub fn size_after_merging(&self, part: &StateHeader) -> usize {
-        let rows = part.rows as usize;
-        let columns_growth = self
-            .columns
-            .as_ref()
-            .map_or(0, |c| c.size_after(rows) - c.size());
+        let columns_growth = match &self.weights {
+            Weights::Sparse(columns) => columns.size_after(part.rows as usize) - columns.size(),
+            _ => 0,
+        };
         self.size() + columns_growth + part.size as usize
     }
 
     /// The error for memory that was refused: how much, for what, why, and
     /// what would help.
     pub fn memory_error(&self, width: usize, bytes: usize, why: &str) -> Error {
-        let (weights, what, help) = if self.comoments.is_some() || !self.weighting.is_sparse(width)
-        {
+        let (weights, what, help) = if !self.weights.is_sparse(width) {
             (
                 "dense",
-                if self.exact_moments {
+                if self.weights.is_exact() {
                     "exact co-moments, 256 bytes per pair of features"
                 } else {
                     "co-moments, 8 bytes per pair of features"
@@ -321,15 +360,25 @@ impl RowSummary {
         ))
     }
 
-    /// Exact co-moments hold up to [`exact_moments::MAX_ROWS`] rows.
-    fn check_rows(&self, features: &str) -> Result<()> {
-        if self.exact_moments && self.rows > exact_moments::MAX_ROWS {
+    /// What the weights can hold: up to [`exact_moments::MAX_ROWS`] rows
+    /// in exact co-moments, up to [`MAX_COLUMN_VALUES`] values in columns.
+    fn check_rows(&self, rows: u64, width: usize, features: &str) -> Result<()> {
+        if self.weights.is_sparse(width)
+            && (rows as usize).saturating_mul(width) > MAX_COLUMN_VALUES
+        {
             return Err(Error::column(
                 features,
                 format!(
-                    "{} rows exceed the 2^46 that exact co-moments hold",
-                    self.rows
+                    "sparse weights keep every row of the {width} features in memory, and \
+                     {rows} rows exceed the {} GiB this allows; select fewer rows or features",
+                    (MAX_COLUMN_VALUES * 8) >> 30
                 ),
+            ));
+        }
+        if self.weights.is_exact() && rows > exact_moments::MAX_ROWS {
+            return Err(Error::column(
+                features,
+                format!("{rows} rows exceed the 2^46 that exact co-moments hold"),
             ));
         }
         Ok(())
@@ -357,31 +406,29 @@ impl RowSummary {
                 "partial states of different calls (seed, max_samples or label differ)".into(),
             ));
         }
-        if other.columns.is_some() && self.comoments.is_some()
-            || other.comoments.is_some() && self.columns.is_some()
-        {
-            return Err(Error::Data(
-                "partial states mix dense and sparse weights".into(),
-            ));
+        match (&mut self.weights, other.weights) {
+            (_, Weights::Undecided { .. }) => {}
+            (mine @ Weights::Undecided { .. }, theirs) => *mine = theirs,
+            (Weights::Dense(mine), Weights::Dense(theirs)) => {
+                mine.merge(theirs).ok_or_else(|| {
+                    Error::Data("partial states mix exact and streamed co-moments".into())
+                })?
+            }
+            (Weights::Sparse(mine), Weights::Sparse(theirs)) => mine.merge(theirs),
+            _ => {
+                return Err(Error::Data(
+                    "partial states mix dense and sparse weights".into(),
+                ));
+            }
         }
         if let (Some(set), Some(theirs)) = (self.labels.as_mut(), other.labels.as_ref()) {
             set.merge(label, theirs)?;
         }
         self.sample.merge(other.sample);
-        match (&mut self.comoments, other.comoments) {
-            (Some(mine), Some(theirs)) => mine.merge(theirs).ok_or_else(|| {
-                Error::Data("partial states mix exact and streamed co-moments".into())
-            })?,
-            (mine @ None, theirs) => *mine = theirs,
-            (Some(_), None) => {}
+        match self.features() {
+            Some(n) => self.check_rows(self.rows(), n, features),
+            None => Ok(()),
         }
-        match (&mut self.columns, other.columns) {
-            (Some(mine), Some(theirs)) => mine.merge(theirs),
-            (mine @ None, theirs) => *mine = theirs,
-            (Some(_), None) => {}
-        }
-        self.rows += other.rows;
-        self.check_rows(features)
     }
 
     /// The sample as a row-major matrix in processing order, and each row's label.
@@ -410,7 +457,6 @@ impl RowSummary {
     pub fn encode(&self) -> Vec<u8> {
         let stored = StoredSummary {
             seed: self.seed,
-            rows: self.rows,
             max_samples: self.sample.capacity() as u64,
             sample: self
                 .sample
@@ -421,9 +467,14 @@ impl RowSummary {
                     label: r.label.as_ref().map(StoredLabel::from),
                 })
                 .collect(),
-            comoments: self.comoments.clone(),
-            exact_moments: self.exact_moments,
-            columns: self.columns.as_ref().map(|c| c.columns().to_vec()),
+            weights: match &self.weights {
+                Weights::Undecided { weighting, exact } => StoredWeights::Undecided {
+                    weighting: weighting.name().into(),
+                    exact: *exact,
+                },
+                Weights::Dense(stats) => StoredWeights::Dense(stats.clone()),
+                Weights::Sparse(columns) => StoredWeights::Sparse(columns.columns().to_vec()),
+            },
             labels: self
                 .labels
                 .as_ref()
@@ -432,65 +483,45 @@ impl RowSummary {
         let payload = postcard::to_stdvec(&stored).expect("a summary always serializes");
         StateHeader {
             features: self.features().unwrap_or(0) as u64,
-            rows: self.rows,
+            rows: self.rows(),
             size: self.size() as u64,
         }
         .prepend(&payload)
     }
 
     /// Reads a summary written by [`RowSummary::encode`], checking every
-    /// part: a truncated, altered or inconsistent state is an error.
+    /// part against the others: a truncated, altered or inconsistent state
+    /// is an error.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let header = StateHeader::read(bytes)?;
         let stored: StoredSummary = postcard::from_bytes(&bytes[StateHeader::LEN..])
             .map_err(|e| corrupt(format!("{e}")))?;
         let features = header.features as usize;
-        if stored.rows != header.rows {
+        let weights = match stored.weights {
+            StoredWeights::Undecided { .. } if features > 0 => {
+                return Err(corrupt("features but no rows".into()));
+            }
+            StoredWeights::Undecided { weighting, exact } => Weights::Undecided {
+                weighting: Weighting::parse(&weighting).map_err(corrupt)?,
+                exact,
+            },
+            StoredWeights::Dense(m) if m.is_consistent() && m.features() == features => {
+                Weights::Dense(m)
+            }
+            StoredWeights::Dense(_) => {
+                return Err(corrupt(
+                    "co-moment sizes, counts or windows out of range".into(),
+                ));
+            }
+            StoredWeights::Sparse(columns) => Weights::Sparse(
+                FeatureColumns::from_columns(columns)
+                    .filter(|c| c.features() == features)
+                    .ok_or_else(|| corrupt("feature columns of the wrong size".into()))?,
+            ),
+        };
+        let rows = weights.rows();
+        if rows != header.rows {
             return Err(corrupt("row counts differ".into()));
-        }
-        let sparse = match (&stored.comoments, &stored.columns) {
-            (Some(_), Some(_)) => return Err(corrupt("both dense and sparse weights".into())),
-            (None, None) if stored.rows > 0 => {
-                return Err(corrupt("rows but neither dense nor sparse weights".into()));
-            }
-            (None, None) if features > 0 => return Err(corrupt("features but no rows".into())),
-            (_, columns) => columns.is_some(),
-        };
-        if let Some(m) = &stored.comoments
-            && (!m.is_consistent()
-                || m.features() != features
-                || m.count() != stored.rows
-                || matches!(m, DenseMoments::Exact(_)) != stored.exact_moments)
-        {
-            return Err(corrupt(
-                "co-moment sizes, counts or windows out of range".into(),
-            ));
-        }
-        let columns = match stored.columns {
-            Some(columns) => {
-                let columns = FeatureColumns::from_columns(columns)
-                    .filter(|c| c.features() == features && c.rows() as u64 == stored.rows)
-                    .ok_or_else(|| corrupt("feature columns of the wrong size".into()))?;
-                Some(columns)
-            }
-            None => None,
-        };
-        let labeled = stored.labels.is_some();
-        if stored.sample.len() as u64 > stored.max_samples.min(stored.rows)
-            || stored
-                .sample
-                .iter()
-                .any(|r| r.values.len() != features || r.label.is_some() != labeled)
-        {
-            return Err(corrupt("sampled rows of the wrong size".into()));
-        }
-        let mut sample = BottomK::new(stored.max_samples as usize);
-        for row in stored.sample {
-            sample.offer(SampledRow {
-                hash: row.hash,
-                values: row.values.into(),
-                label: row.label.map(LabelKey::from),
-            });
         }
         let labels = match stored.labels {
             Some(values) => {
@@ -502,18 +533,38 @@ impl RowSummary {
             }
             None => None,
         };
+        // Every row added a label, and every label came with a row.
+        if labels
+            .as_ref()
+            .is_some_and(|set| set.is_empty() != (rows == 0))
+        {
+            return Err(corrupt("labels and rows disagree".into()));
+        }
+        let labeled_as_the_rows = |r: &StoredRow| match (&r.label, &labels) {
+            (None, None) => true,
+            (Some(label), Some(set)) => set.contains(&LabelKey::from(label.clone())),
+            _ => false,
+        };
+        if stored.sample.len() as u64 > stored.max_samples.min(rows)
+            || stored.sample.iter().any(|r| r.values.len() != features)
+        {
+            return Err(corrupt("sampled rows of the wrong size".into()));
+        }
+        if !stored.sample.iter().all(labeled_as_the_rows) {
+            return Err(corrupt("sampled labels that no row had".into()));
+        }
+        let mut sample = BottomK::new(stored.max_samples as usize);
+        for row in stored.sample {
+            sample.offer(SampledRow {
+                hash: row.hash,
+                values: row.values.into(),
+                label: row.label.map(LabelKey::from),
+            });
+        }
         Ok(RowSummary {
             seed: stored.seed,
-            rows: stored.rows,
             sample,
-            weighting: if sparse {
-                Weighting::Sparse
-            } else {
-                Weighting::Dense
-            },
-            comoments: stored.comoments,
-            exact_moments: stored.exact_moments,
-            columns,
+            weights,
             labels,
         })
     }
@@ -523,8 +574,7 @@ impl RowSummary {
         let n = self.features().unwrap_or(0);
         std::mem::size_of::<Self>()
             + self.sample.len() * (std::mem::size_of::<SampledRow>() + 8 * n)
-            + self.comoments.as_ref().map_or(0, DenseMoments::size)
-            + self.columns.as_ref().map_or(0, FeatureColumns::size)
+            + self.weights.size()
             + self.labels.as_ref().map_or(0, |l| 32 * l.len())
     }
 }
@@ -545,7 +595,7 @@ pub struct StateHeader {
 }
 
 impl StateHeader {
-    const MAGIC: [u8; 4] = *b"ENT1";
+    const MAGIC: [u8; 4] = *b"ENT2";
     /// Magic, checksum, features, rows, size.
     pub const LEN: usize = 4 + 8 * 4;
 
@@ -588,14 +638,22 @@ impl StateHeader {
 #[derive(Serialize, Deserialize)]
 struct StoredSummary {
     seed: u64,
-    rows: u64,
     max_samples: u64,
     sample: Vec<StoredRow>,
-    comoments: Option<DenseMoments>,
-    exact_moments: bool,
-    /// Sparse weights: every row, feature by feature.
-    columns: Option<Vec<Vec<f64>>>,
+    weights: StoredWeights,
     labels: Option<Vec<StoredLabel>>,
+}
+
+#[derive(Serialize, Deserialize)]
+enum StoredWeights {
+    /// The weighting by its option name.
+    Undecided {
+        weighting: String,
+        exact: bool,
+    },
+    Dense(DenseMoments),
+    /// Every row, feature by feature.
+    Sparse(Vec<Vec<f64>>),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -605,7 +663,7 @@ struct StoredRow {
     label: Option<StoredLabel>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 enum StoredLabel {
     Bool(bool),
     Int(i64),
@@ -690,8 +748,8 @@ mod tests {
         assert_eq!(la, lb);
         assert_eq!(merged.labels().unwrap().len(), 3);
         let (wa, wb) = (
-            whole.comoments().unwrap().correlation_weights(),
-            merged.comoments().unwrap().correlation_weights(),
+            comoments(&whole).correlation_weights(),
+            comoments(&merged).correlation_weights(),
         );
         for i in 0..4 {
             for j in 0..4 {
@@ -715,8 +773,22 @@ mod tests {
             .collect()
     }
 
+    fn comoments(summary: &RowSummary) -> &DenseMoments {
+        match summary.weights() {
+            Weights::Dense(stats) => stats,
+            other => panic!("dense weights expected, found {other:?}"),
+        }
+    }
+
+    fn columns(summary: &RowSummary) -> &FeatureColumns {
+        match summary.weights() {
+            Weights::Sparse(columns) => columns,
+            other => panic!("sparse weights expected, found {other:?}"),
+        }
+    }
+
     fn weight_bits(summary: &RowSummary) -> Vec<u64> {
-        let w = summary.comoments().unwrap().correlation_weights();
+        let w = comoments(summary).correlation_weights();
         let n = w.nrows();
         (0..n * n).map(|k| w[(k % n, k / n)].to_bits()).collect()
     }
@@ -774,7 +846,7 @@ mod tests {
     }
 
     fn standardized_bits(summary: &RowSummary) -> Vec<u64> {
-        let s = summary.columns().unwrap().standardize();
+        let s = columns(summary).standardize();
         let m = s.as_ref();
         (0..m.ncols())
             .flat_map(|j| (0..m.nrows()).map(move |i| m[(i, j)].to_bits()))
@@ -797,7 +869,7 @@ mod tests {
                     merged.merge(part, "x", "y").unwrap();
                 }
                 assert_eq!(merged.rows(), 50);
-                assert_eq!(merged.columns().unwrap().rows(), 50);
+                assert_eq!(columns(&merged).rows(), 50);
                 assert_eq!(
                     standardized_bits(&merged),
                     standardized_bits(&whole),
@@ -870,6 +942,13 @@ mod tests {
         header.prepend(&postcard::to_stdvec(&stored).unwrap())
     }
 
+    fn undecided(weighting: &str) -> StoredWeights {
+        StoredWeights::Undecided {
+            weighting: weighting.into(),
+            exact: true,
+        }
+    }
+
     #[test]
     fn states_whose_parts_disagree_are_refused() {
         let [exact, streamed, sparse] = <[Vec<u8>; 3]>::try_from(corpus_states()).unwrap();
@@ -886,7 +965,12 @@ mod tests {
                 "sampled rows of the wrong size",
             ),
             (
-                reencoded(&sparse, |s, _| s.columns.as_mut().unwrap()[2].push(1.0)),
+                reencoded(&sparse, |s, _| {
+                    let StoredWeights::Sparse(columns) = &mut s.weights else {
+                        panic!("sparse")
+                    };
+                    columns[2].push(1.0)
+                }),
                 "feature columns of the wrong size",
             ),
             (
@@ -897,32 +981,62 @@ mod tests {
                 reencoded(&exact, |_, h| h.features = 5),
                 "co-moment sizes, counts or windows out of range",
             ),
-            (
-                reencoded(&exact, |s, h| {
-                    s.rows = 10;
-                    h.rows = 10
-                }),
-                "co-moment sizes, counts or windows out of range",
-            ),
-            (
-                reencoded(&exact, |s, _| s.exact_moments = false),
-                "co-moment sizes, counts or windows out of range",
-            ),
             (reencoded(&exact, |_, h| h.rows = 3), "row counts differ"),
             (
-                reencoded(&sparse, |s, _| {
-                    s.comoments = Some(DenseMoments::new(6, true))
-                }),
-                "both dense and sparse weights",
+                reencoded(&exact, |s, _| s.weights = undecided("dense")),
+                "features but no rows",
             ),
             (
-                reencoded(&exact, |s, _| s.comoments = None),
-                "rows but neither dense nor sparse weights",
+                reencoded(&exact, |s, h| {
+                    s.weights = undecided("dense");
+                    h.features = 0
+                }),
+                "row counts differ",
+            ),
+            (
+                reencoded(&RowSummary::new(0, 0, false).encode(), |s, _| {
+                    s.weights = undecided("blocky")
+                }),
+                "expected auto, dense or sparse, got 'blocky'",
+            ),
+            (
+                reencoded(&streamed, |s, _| s.labels = Some(Vec::new())),
+                "labels and rows disagree",
+            ),
+            (
+                reencoded(&streamed, |s, _| {
+                    s.sample[0].label = Some(StoredLabel::Int(99))
+                }),
+                "sampled labels that no row had",
+            ),
+            (
+                reencoded(&streamed, |s, _| s.sample[0].label = None),
+                "sampled labels that no row had",
             ),
         ];
         for (bytes, problem) in cases {
             assert_eq!(refused(bytes), format!("corrupt partial state: {problem}"));
         }
+    }
+
+    #[test]
+    fn a_state_without_rows_keeps_its_weighting_and_kind() {
+        // An engine may merge empty parts first: the rows that follow must
+        // still be weighted as the call asked.
+        let empty = RowSummary::new(0, 0, false)
+            .with_weighting(Weighting::Sparse)
+            .with_exact_moments();
+        let mut merged = RowSummary::decode(&empty.encode()).unwrap();
+        merged
+            .merge(RowSummary::decode(&empty.encode()).unwrap(), "x", "")
+            .unwrap();
+        merged.add(&block(0..5, 6), "x", None).unwrap();
+        assert_eq!(columns(&merged).rows(), 5);
+        let mut exact =
+            RowSummary::decode(&RowSummary::new(0, 0, false).with_exact_moments().encode())
+                .unwrap();
+        exact.add(&block(0..5, 6), "x", None).unwrap();
+        assert!(matches!(comoments(&exact), DenseMoments::Exact(_)));
     }
 
     #[test]

@@ -70,6 +70,10 @@ impl LabelSet {
         other.values.iter().try_for_each(|k| self.insert(column, k))
     }
 
+    pub fn contains(&self, key: &LabelKey) -> bool {
+        self.values.contains(key)
+    }
+
     pub fn len(&self) -> usize {
         self.values.len()
     }
