@@ -91,11 +91,7 @@ pub fn analyse(
     measure: &Measure,
     observer: &dyn Observer,
 ) -> Result<Analysis> {
-    let sources: Vec<Source> = files
-        .iter()
-        .map(|f| Source::open(f))
-        .collect::<Result<_>>()?;
-    analyse_sources(&sources, selection, measure, observer)
+    analyse_sources(&Source::open_all(files)?, selection, measure, observer)
 }
 
 /// [`analyse`] of sources already open (files, or batches in memory).
@@ -279,27 +275,42 @@ fn analysis_facts(
     ]
 }
 
-/// What a rewrite reads and writes: (input file, output file) pairs. One
-/// file goes to OUTPUT; a directory or glob of files goes to OUTPUT/<file
-/// name> each (OUTPUT a directory, created when all files are written).
+/// What a rewrite reads and writes: each input file, opened, and its output
+/// file. One file goes to OUTPUT; a directory or glob of files goes to
+/// OUTPUT/<file name> each (OUTPUT a directory, created when all files are
+/// written).
 pub struct RewriteTargets {
-    pub pairs: Vec<(PathBuf, PathBuf)>,
+    sources: Vec<Source>,
+    outputs: Vec<PathBuf>,
     /// The output directory of several files.
-    pub directory: Option<PathBuf>,
+    directory: Option<PathBuf>,
 }
 
 impl RewriteTargets {
+    /// Checks where each input goes, then opens the inputs (once: the
+    /// reading and the writing use what opening them learned).
     pub fn new(input: &Path, output: &Path) -> Result<Self> {
         let files = input_files(input)?;
-        if let [one] = files.as_slice()
+        let (outputs, directory) = if let [one] = files.as_slice()
             && one.as_path() == input
         {
             check_distinct(one, output)?;
-            return Ok(RewriteTargets {
-                pairs: vec![(one.clone(), output.to_path_buf())],
-                directory: None,
-            });
-        }
+            (vec![output.to_path_buf()], None)
+        } else {
+            (
+                Self::into_directory(input, &files, output)?,
+                Some(output.to_path_buf()),
+            )
+        };
+        Ok(RewriteTargets {
+            sources: Source::open_all(&files)?,
+            outputs,
+            directory,
+        })
+    }
+
+    /// OUTPUT/<file name> for each of several files.
+    fn into_directory(input: &Path, files: &[PathBuf], output: &Path) -> Result<Vec<PathBuf>> {
         if output.is_file() {
             return Err(Error::option(
                 "output",
@@ -310,30 +321,23 @@ impl RewriteTargets {
                 ),
             ));
         }
-        let mut pairs: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
+        let mut targets: Vec<PathBuf> = Vec::with_capacity(files.len());
         for file in files {
             let name = file.file_name().expect("a file has a name");
             let target = output.join(name);
-            if pairs.iter().any(|(_, t)| *t == target) {
+            if targets.contains(&target) {
                 return Err(Error::file(
-                    &file,
+                    file,
                     format!(
                         "another input file is also named {}",
                         name.to_string_lossy()
                     ),
                 ));
             }
-            check_distinct(&file, &target)?;
-            pairs.push((file, target));
+            check_distinct(file, &target)?;
+            targets.push(target);
         }
-        Ok(RewriteTargets {
-            pairs,
-            directory: Some(output.to_path_buf()),
-        })
-    }
-
-    pub fn inputs(&self) -> Vec<PathBuf> {
-        self.pairs.iter().map(|(input, _)| input.clone()).collect()
+        Ok(targets)
     }
 
     /// The features of the first input under `selection`.
@@ -342,7 +346,7 @@ impl RewriteTargets {
         selection: &FeatureSelection,
         label: Option<&str>,
     ) -> Result<ResolvedFeatures> {
-        resolve_features(Source::open(&self.pairs[0].0)?.schema(), selection, label)
+        resolve_features(self.sources[0].schema(), selection, label)
     }
 
     /// Rewrites every input file with `order` applied; returns the rows
@@ -362,18 +366,18 @@ impl RewriteTargets {
             .map(StagingDir::create)
             .transpose()?;
         let mut rows = 0;
-        for (input, output) in &self.pairs {
+        for (source, output) in self.sources.iter().zip(&self.outputs) {
             let written = match &staging {
                 Some(staging) => staging
                     .path()
                     .join(output.file_name().expect("a target has a name")),
                 None => output.clone(),
             };
-            rows += rewrite_one(input, &written, selection, label, order, shape, observer)
+            rows += rewrite_one(source, &written, selection, label, order, shape, observer)
                 .map_err(|e| match (&staging, e) {
                     // Name the file among several, unless the error already does.
                     (Some(_), e @ Error::File { .. }) | (None, e) => e,
-                    (Some(_), e) => Error::file(input, e),
+                    (Some(_), e) => Error::file(source.path(), e),
                 })?;
         }
         if let Some(staging) = staging {
@@ -384,7 +388,7 @@ impl RewriteTargets {
 }
 
 fn rewrite_one(
-    input: &Path,
+    source: &Source,
     output: &Path,
     selection: &FeatureSelection,
     label: Option<&str>,
@@ -392,9 +396,8 @@ fn rewrite_one(
     shape: Option<&[usize]>,
     observer: &dyn Observer,
 ) -> Result<u64> {
-    let source = Source::open(input)?;
     let features = resolve_features(source.schema(), selection, label)?;
-    let rows = write_rearranged(&source, output, features, order, shape, &|done, total| {
+    let rows = write_rearranged(source, output, features, order, shape, &|done, total| {
         observer.progress(Stage::Writing, done, total)
     })?;
     observer.finished(Stage::Writing);
@@ -466,7 +469,7 @@ impl ArrangeJob {
         let features = targets.features(&selection.features, selection.label.as_deref())?;
         let mut phases = Phases::default();
         let analysis = phases.time("read", || {
-            analyse(&targets.inputs(), selection, measure, observer)
+            analyse_sources(&targets.sources, selection, measure, observer)
         })?;
         Ok(ArrangeJob {
             targets,
@@ -595,10 +598,10 @@ fn arrange_facts(
     tau: f64,
 ) -> Vec<(String, String)> {
     let (inputs, output) = match &targets.directory {
-        Some(dir) => (targets.pairs.len().to_string() + " files", dir.clone()),
+        Some(dir) => (targets.sources.len().to_string() + " files", dir.clone()),
         None => (
-            targets.pairs[0].0.display().to_string(),
-            targets.pairs[0].1.clone(),
+            targets.sources[0].path().display().to_string(),
+            targets.outputs[0].clone(),
         ),
     };
     let samples_used = match report {

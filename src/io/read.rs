@@ -20,7 +20,11 @@ use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
 
 use crate::arrange::neighbours::Weighting;
 use crate::error::{Error, Result};
@@ -240,7 +244,6 @@ pub fn input_files(path: &Path) -> Result<Vec<PathBuf>> {
 enum Format {
     Parquet,
     Csv,
-    Memory,
 }
 
 fn format_of(path: &Path) -> Option<Format> {
@@ -251,63 +254,78 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
+/// Rows of a CSV file its column types are inferred from (DataFusion's
+/// `schema_infer_max_rec` does the same): opening a file reads no further.
+pub const CSV_SCHEMA_ROWS: usize = 1000;
+
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch>>>;
 
+/// What a [`Source`] reads from, with what opening it learned.
+enum Content {
+    /// A Parquet file and its footer, parsed once.
+    Parquet(ArrowReaderMetadata),
+    /// A CSV file, its schema inferred from its first rows.
+    Csv,
+    /// Record batches in memory (a Python frame).
+    Memory(Vec<RecordBatch>),
+}
+
 /// One input opened for reading: a file, or record batches in memory (a
-/// Python frame), which errors name by `path`.
+/// Python frame), which errors name by `path`. A file is opened once per
+/// run: every later read uses what opening it learned.
 pub struct Source {
     path: PathBuf,
-    format: Format,
     schema: SchemaRef,
     /// Number of rows when the format says so up front (Parquet, memory).
     rows: Option<u64>,
-    /// The batches of an in-memory source.
-    memory: Vec<RecordBatch>,
+    content: Content,
 }
 
 impl Source {
+    /// Each file, opened.
+    pub fn open_all(files: &[PathBuf]) -> Result<Vec<Self>> {
+        files.iter().map(|f| Source::open(f)).collect()
+    }
+
     pub fn open(path: &Path) -> Result<Self> {
-        let format = match format_of(path) {
-            Some(f) => f,
-            None => {
-                // Unknown extension: Parquet if the magic says so, else CSV.
-                let mut magic = [0u8; 4];
-                let is_parquet = File::open(path)
-                    .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-                    .is_ok()
-                    && &magic == b"PAR1";
-                if is_parquet {
-                    Format::Parquet
-                } else {
-                    Format::Csv
-                }
+        let format = format_of(path).unwrap_or_else(|| {
+            // Unknown extension: Parquet if the magic says so, else CSV.
+            let mut magic = [0u8; 4];
+            let is_parquet = File::open(path)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+                .is_ok()
+                && &magic == b"PAR1";
+            if is_parquet {
+                Format::Parquet
+            } else {
+                Format::Csv
             }
-        };
+        });
         let file = File::open(path).map_err(|e| Error::file(path, e))?;
-        let (schema, rows) = match format {
+        let (schema, rows, content) = match format {
             Format::Parquet => {
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+                let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
                     .map_err(|e| Error::file(path, format!("not a readable Parquet file: {e}")))?;
+                let rows = metadata.metadata().file_metadata().num_rows() as u64;
                 (
-                    builder.schema().clone(),
-                    Some(builder.metadata().file_metadata().num_rows() as u64),
+                    metadata.schema().clone(),
+                    Some(rows),
+                    Content::Parquet(metadata),
                 )
             }
             Format::Csv => {
                 let (schema, _) = arrow::csv::reader::Format::default()
                     .with_header(true)
-                    .infer_schema(file, None)
+                    .infer_schema(file, Some(CSV_SCHEMA_ROWS))
                     .map_err(|e| Error::file(path, format!("not a readable CSV file: {e}")))?;
-                (Arc::new(schema), None)
+                (Arc::new(schema), None, Content::Csv)
             }
-            Format::Memory => unreachable!("a file is Parquet or CSV"),
         };
         Ok(Source {
             path: path.to_path_buf(),
-            format,
             schema,
             rows,
-            memory: Vec::new(),
+            content,
         })
     }
 
@@ -316,10 +334,9 @@ impl Source {
     pub fn from_batches(name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
         Source {
             path: PathBuf::from(name),
-            format: Format::Memory,
             schema,
             rows: Some(batches.iter().map(|b| b.num_rows() as u64).sum()),
-            memory: batches,
+            content: Content::Memory(batches),
         }
     }
 
@@ -331,8 +348,29 @@ impl Source {
         &self.path
     }
 
-    pub fn is_parquet(&self) -> bool {
-        self.format == Format::Parquet
+    /// A Parquet file's footer, as opening it parsed it.
+    pub fn parquet_metadata(&self) -> Option<&ArrowReaderMetadata> {
+        match &self.content {
+            Content::Parquet(metadata) => Some(metadata),
+            Content::Csv | Content::Memory(_) => None,
+        }
+    }
+
+    /// A Parquet file's footer with its page indexes, where it has them:
+    /// only they are read (a rewrite that moves whole columns keeps them).
+    pub fn parquet_metadata_with_page_indexes(&self) -> Result<Option<ArrowReaderMetadata>> {
+        let Some(metadata) = self.parquet_metadata() else {
+            return Ok(None);
+        };
+        let error = |e: ParquetError| Error::file(&self.path, e);
+        let mut reader =
+            ParquetMetaDataReader::new_with_metadata(metadata.metadata().as_ref().clone())
+                .with_page_index_policy(PageIndexPolicy::Optional);
+        reader.read_page_indexes(&self.file()?).map_err(error)?;
+        let footer = reader.finish().map_err(error)?;
+        ArrowReaderMetadata::try_new(Arc::new(footer), ArrowReaderOptions::new())
+            .map(Some)
+            .map_err(error)
     }
 
     /// Number of rows, when known without reading the data.
@@ -340,41 +378,55 @@ impl Source {
         self.rows
     }
 
+    /// The file, opened again for one more pass.
+    pub fn file(&self) -> Result<File> {
+        File::open(&self.path).map_err(|e| Error::file(&self.path, e))
+    }
+
     /// Reads the given top-level columns, batch by batch.
     pub fn batches(&self, columns: &[usize]) -> Result<Batches> {
-        if self.format == Format::Memory {
-            let path = self.path.clone();
-            let projected: Vec<Result<RecordBatch>> = self
-                .memory
-                .iter()
-                .map(|b| b.project(columns).map_err(|e| Error::file(&path, e)))
-                .collect();
-            return Ok(Box::new(projected.into_iter()));
-        }
         let path = self.path.clone();
-        let file = File::open(&self.path).map_err(|e| Error::file(&self.path, e))?;
-        let wrap = move |e: arrow::error::ArrowError| Error::file(&path, e);
-        match self.format {
-            Format::Parquet => {
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| Error::file(&self.path, e))?;
+        let file_error = move |e: ArrowError| Error::file(&path, e);
+        match &self.content {
+            Content::Memory(batches) => {
+                let projected: Vec<Result<RecordBatch>> = batches
+                    .iter()
+                    .map(|b| b.project(columns).map_err(&file_error))
+                    .collect();
+                Ok(Box::new(projected.into_iter()))
+            }
+            Content::Parquet(metadata) => {
+                let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                    self.file()?,
+                    metadata.clone(),
+                );
                 let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().copied());
                 let reader = builder
                     .with_projection(mask)
                     .with_batch_size(BATCH_ROWS)
                     .build()
                     .map_err(|e| Error::file(&self.path, e))?;
-                Ok(Box::new(reader.map(move |b| b.map_err(&wrap))))
+                Ok(Box::new(reader.map(move |b| b.map_err(&file_error))))
             }
-            Format::Memory => unreachable!("returned above"),
-            Format::Csv => {
+            Content::Csv => {
                 let reader = arrow::csv::ReaderBuilder::new(self.schema.clone())
                     .with_header(true)
                     .with_batch_size(BATCH_ROWS)
                     .with_projection(columns.to_vec())
-                    .build(file)
+                    .build(self.file()?)
                     .map_err(|e| Error::file(&self.path, e))?;
-                Ok(Box::new(reader.map(move |b| b.map_err(&wrap))))
+                // A value that does not parse as its column's type: the type
+                // came from the first rows, which the error says.
+                let csv_error = move |e| {
+                    file_error(match e {
+                        ArrowError::ParseError(text) => ArrowError::ParseError(format!(
+                            "{text} (column types are inferred from the first \
+                             {CSV_SCHEMA_ROWS} rows)"
+                        )),
+                        e => e,
+                    })
+                };
+                Ok(Box::new(reader.map(move |b| b.map_err(&csv_error))))
             }
         }
     }
@@ -821,11 +873,7 @@ pub fn scan(
     options: &ScanOptions,
     progress: &dyn Fn(u64, Option<u64>),
 ) -> Result<Scan> {
-    let sources: Vec<Source> = files
-        .iter()
-        .map(|f| Source::open(f))
-        .collect::<Result<_>>()?;
-    scan_sources(&sources, options, progress)
+    scan_sources(&Source::open_all(files)?, options, progress)
 }
 
 /// [`scan`] of sources already open (files or memory).
@@ -1164,5 +1212,44 @@ mod tests {
         .err()
         .unwrap();
         assert!(error.to_string().contains("nope"), "{error}");
+    }
+
+    #[test]
+    fn a_csv_schema_comes_from_its_first_rows_and_late_values_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("late.csv");
+        let mut text = String::from("a,b\n");
+        for r in 0..CSV_SCHEMA_ROWS + 200 {
+            let a = if r == CSV_SCHEMA_ROWS + 100 {
+                "1.5".to_string()
+            } else {
+                r.to_string()
+            };
+            text += &format!("{a},{}\n", r % 7);
+        }
+        std::fs::write(&path, text).unwrap();
+        let source = Source::open(&path).unwrap();
+        assert_eq!(source.schema().field(0).data_type(), &DataType::Int64);
+        let options = ScanOptions {
+            selection: FeatureSelection::Prefix(String::new()),
+            label: None,
+            max_samples: 10,
+            seed: 0,
+            skip_null_rows: false,
+            weighting: Default::default(),
+        };
+        let error = scan_sources(&[source], &options, &|_, _| {})
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("{}: ", path.display())),
+            "{error}"
+        );
+        assert!(error.contains("'1.5'"), "{error}");
+        assert!(
+            error.ends_with("(column types are inferred from the first 1000 rows)"),
+            "{error}"
+        );
     }
 }

@@ -18,13 +18,11 @@ use arrow::array::{
 };
 use arrow::compute::take;
 use arrow::datatypes::{DataType, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowWriter, add_encoded_arrow_schema_to_metadata};
 use parquet::column::writer::ColumnCloseResult;
-use parquet::file::metadata::{KeyValue, PageIndexPolicy};
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::{ColumnPath, Type, TypePtr};
@@ -167,7 +165,7 @@ impl Rearrangement {
         })
     }
 
-    fn apply(&self, batch: &RecordBatch, first_row: u64) -> Result<RecordBatch> {
+    fn apply(&self, batch: &RecordBatch, rows_before: u64) -> Result<RecordBatch> {
         debug_assert_eq!(batch.schema().fields(), self.input_schema.fields());
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
         match &self.features {
@@ -178,7 +176,7 @@ impl Rearrangement {
             }
             ResolvedFeatures::Array(index, name) => {
                 columns[*index] =
-                    permute_elements(batch.column(*index), &self.order, name, first_row)?;
+                    permute_elements(batch.column(*index), &self.order, name, rows_before)?;
             }
         }
         RecordBatch::try_new(self.output_schema.clone(), columns)
@@ -187,12 +185,14 @@ impl Rearrangement {
 }
 
 /// Permutes the elements of every row of a list-like array: row r's element
-/// j becomes its old element `order[j]`. Null rows keep their (placeholder) values.
+/// j becomes its old element `order[j]`. Null rows keep their (placeholder)
+/// values. Errors number rows from 1 after `rows_before` (the rows of the
+/// same file or input before this array's).
 pub fn permute_elements(
     array: &ArrayRef,
     order: &[usize],
     name: &str,
-    first_row: u64,
+    rows_before: u64,
 ) -> Result<ArrayRef> {
     let Some(rows) = ListRows::of(array.as_ref()) else {
         return Err(Error::column(
@@ -203,7 +203,7 @@ pub fn permute_elements(
     let values = RowPermutation {
         order,
         name,
-        first_row,
+        rows_before,
     }
     .take_values(&rows, array.as_ref())?;
     let nulls = array.nulls().cloned();
@@ -231,7 +231,7 @@ pub fn permute_elements(
 struct RowPermutation<'a> {
     order: &'a [usize],
     name: &'a str,
-    first_row: u64,
+    rows_before: u64,
 }
 
 impl RowPermutation<'_> {
@@ -253,7 +253,7 @@ impl RowPermutation<'_> {
                     self.name,
                     format!(
                         "row {} has {len} elements, the order has {n}",
-                        self.first_row + r as u64
+                        self.rows_before + 1 + r as u64
                     ),
                 ));
             }
@@ -300,22 +300,16 @@ pub fn write_rearranged(
     let csv_out = output
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    let parquet_input = if source.is_parquet() {
-        let file = File::open(input).map_err(|e| Error::file(input, e))?;
-        // With the page indexes where whole columns move, which keep them.
-        let moves_columns = !csv_out && matches!(rearrangement.features, ResolvedFeatures::Wide(_));
-        let policy = if moves_columns {
-            PageIndexPolicy::Optional
-        } else {
-            PageIndexPolicy::Skip
-        };
-        let options = ArrowReaderOptions::new().with_page_index_policy(policy);
-        let metadata =
-            ArrowReaderMetadata::load(&file, options).map_err(|e| Error::file(input, e))?;
-        Some((file, metadata))
+    // With the page indexes where whole columns move, which keep them.
+    let moves_columns = !csv_out && matches!(rearrangement.features, ResolvedFeatures::Wide(_));
+    let metadata = if moves_columns {
+        source.parquet_metadata_with_page_indexes()?
     } else {
-        None
+        source.parquet_metadata().cloned()
     };
+    let parquet_input = metadata
+        .map(|metadata| source.file().map(|file| (file, metadata)))
+        .transpose()?;
     if let (Some((file, metadata)), false) = (&parquet_input, csv_out)
         && let Some(moves) = rearrangement.column_moves(metadata)
     {
@@ -693,6 +687,12 @@ mod tests {
                 .values()
                 .as_ref(),
             &[5.0, 3.0, 4.0]
+        );
+        // Rows are numbered from 1, after the rows before them.
+        let e = permute_elements(&list, &[1, 0], "v", 10).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "column 'v': row 11 has 3 elements, the order has 2"
         );
     }
 }

@@ -280,14 +280,15 @@ pub fn permute_series(host: Host, series: &Series, order: &[usize]) -> PolarsRes
     let name = series.name().to_string();
     let function = host.function_name("permute");
     let permute_error = |e: crate::Error| polars_err!(ComputeError: "{function}: {e}");
-    let mut first_row = 0u64;
+    let mut rows_before = 0u64;
     let mut out = Series::new_empty(series.name().clone(), series.dtype());
     for chunk in series_to_arrow(series)? {
         if let Some(width) = row_width(&chunk) {
             check_permutation(order, width, "order").map_err(permute_error)?;
         }
-        let permuted = permute_elements(&chunk, order, &name, first_row).map_err(permute_error)?;
-        first_row += chunk.len() as u64;
+        let permuted =
+            permute_elements(&chunk, order, &name, rows_before).map_err(permute_error)?;
+        rows_before += chunk.len() as u64;
         out.append_owned(arrow_to_series(&name, &permuted)?)?;
     }
     Ok(out)
