@@ -151,7 +151,7 @@ macro_rules! declare_options {
 }
 
 declare_options! {
-    /// Grid shape, e.g. `16x16` (`[16, 16]`); default 1D.
+    /// Grid shape, e.g. `16x16` for images.
     shape: Vec<usize> = shape_value, "sizes like 16x16", "1D (one line)", [Profile, Surrogate, Table, ProfileJob, ArrangeJob];
     /// Levels to report (entropies) or to minimise (orders): `1..3`, `1,2,3` or a list.
     levels: Vec<usize> = levels_value, "levels like 1..3", "every level", [Profile, Surrogate, Table, ProfileJob, ArrangeJob];
@@ -165,15 +165,15 @@ declare_options! {
     standardize: bool = boolean, "true or false", "true", [Profile, ProfileJob, ArrangeJob];
     /// Drop rows whose features hold a null instead of failing.
     skip_null_rows: bool = boolean, "true or false", "false", [Profile, Surrogate, Table, ProfileJob, ArrangeJob];
-    /// How each tree node's children are placed: for seams (correlated grid neighbours) or as the partitioner left them.
+    /// How each tree node's children are placed: to maximise the seams (the correlations of grid neighbours, which CNN kernels and sequence models see), or as the partitioner left them. No canonical cut changes either way.
     placement: Placement = choice, "seams or tree", "seams", [Surrogate, Table, ArrangeJob];
-    /// Lower every correlation's magnitude by τ before partitioning; `auto` keeps the τ of 0, 0.05, …, 0.3 with the highest seams.
+    /// Lower every correlation's magnitude by τ (to at least 0) before partitioning, so that weak, noisy ones (about 1/√rows) stop pulling features together; `auto` arranges with τ = 0, 0.05, …, 0.3 and keeps the order with the highest seams. Meant for few rows (hundreds); the reports use the weights themselves.
     shrink: Shrink = Shrink::parse, "none, auto or τ in [0, 1)", "none", [Surrogate, Table, ArrangeJob];
-    /// Surrogate weights: N × N co-moments (`dense`), each feature's strongest correlations (`sparse`), or sparse above 4096 features (`auto`).
+    /// Surrogate weights: N × N co-moments (`dense`), each feature's strongest correlations, computed in blocks for tens of thousands of features (`sparse`), or sparse above 4096 features (`auto`).
     weights: Weighting = choice, "auto, dense or sparse", "auto", [Surrogate, Table, ProfileJob, ArrangeJob];
     /// Strongest correlations kept per feature with sparse weights.
     neighbours: usize = at_least_one, "a whole number ≥ 1", "16", [Surrogate, Table, ProfileJob, ArrangeJob];
-    /// The array column holding the features.
+    /// The array column (FixedSizeList or List of numbers) holding the features.
     array: String = text, "a column", "every numeric column but the label", [Table, ProfileJob, ArrangeJob];
     /// The prefix of the wide feature columns, in file order.
     features_prefix: String = text, "a prefix", "every numeric column but the label", [Table, ProfileJob, ArrangeJob];

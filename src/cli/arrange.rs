@@ -39,18 +39,9 @@ pub struct ArrangeArgs {
     /// (entanglement up to 4096 features, the surrogate above).
     #[arg(long, value_parser = choice::<ReportChoice>(), default_value = "auto")]
     pub report: ReportChoice,
-    /// How each tree node's children are placed: to maximise the seams
-    /// (|correlation| of grid neighbours, which CNN kernels and sequence
-    /// models see), or as the partitioner left them. No canonical cut
-    /// changes either way.
     #[arg(long, value_parser = choice::<Placement>(), default_value = "seams")]
     pub placement: Placement,
-    /// Lower every |correlation| by T (to at least 0) before partitioning,
-    /// so that weak, noisy ones (about 1/√rows) stop pulling features
-    /// together; `auto` arranges with T = 0, 0.05, …, 0.3 and keeps the
-    /// order with the highest seam score. For few rows (hundreds): the
-    /// reports use the weights themselves.
-    #[arg(long, value_name = "none|auto|T", default_value = "none", value_parser = Shrink::parse)]
+    #[arg(long, value_name = "none|auto|τ", default_value = "none", value_parser = Shrink::parse)]
     pub shrink: Shrink,
     /// Print {"report", "order", "before", "after"} as JSON.
     #[arg(long)]

@@ -14,10 +14,12 @@ mod sql;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use entangle::error::Result;
-use entangle::options::for_command_line;
+use entangle::options::{OptionKeys, for_command_line};
+
+use crate::measure::with_declared_help;
 
 /// How well does a dataset suit locally connected neural networks (CNNs,
 /// RNNs, S4, local attention)? entangle measures the quantum entanglement of
@@ -53,7 +55,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let command = Cli::command()
+        .mut_subcommand("profile", |c| with_declared_help(c, OptionKeys::ProfileJob))
+        .mut_subcommand("arrange", |c| with_declared_help(c, OptionKeys::ArrangeJob));
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     stop_on_signals();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,8 +1,8 @@
 //! The options that `profile` and `arrange` share (which columns, which
 //! measure), and the one pass over the input and the profile they both run.
 
-use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Command};
 
 use entangle::arrange::Choice;
 use entangle::arrange::neighbours::{DEFAULT_NEIGHBOURS, Weighting};
@@ -11,32 +11,56 @@ use entangle::io::read::FeatureSelection;
 use entangle::jobs::{Measure, Selection};
 use entangle::math::profile::{DEFAULT_MAX_SAMPLES, DEFAULT_THETA, ProfileOptions};
 use entangle::math::tree::{parse_levels, parse_shape};
+use entangle::options::{KEYS, OptionKeys};
 
 /// clap's parser for a [`Choice`]: its names as the possible values.
 pub fn choice<C: Choice + Clone + Send + Sync>() -> impl TypedValueParser<Value = C> {
     PossibleValuesParser::new(C::names()).map(|name| C::parse(&name).expect("a possible value"))
 }
 
-/// Which columns hold the features and the label.
+/// `command` with the help of each of its flags that is an option `job`
+/// takes written from the option's declaration ([`KEYS`]), as the SQL
+/// functions' and Python's documentation is: those flags carry no text of
+/// their own. A switch that defaults on is its `--no-` negation.
+pub fn with_declared_help(mut command: Command, job: OptionKeys) -> Command {
+    for key in KEYS.iter().filter(|key| key.takes.contains(&job)) {
+        // As clap writes help: no code marks, no closing full stop.
+        let doc = key.doc.trim().trim_end_matches('.').replace('`', "");
+        let negated = format!("no_{}", key.name);
+        let Some(arg) = command
+            .get_arguments()
+            .find(|a| [key.name, negated.as_str()].contains(&a.get_id().as_str()))
+        else {
+            continue;
+        };
+        let help = if arg.get_id() == negated.as_str() {
+            format!("{doc}; this flag turns it off")
+        } else if arg.get_default_values().is_empty() && arg.get_action().takes_values() {
+            format!("{doc} [default: {}]", key.default)
+        } else {
+            doc
+        };
+        let id = arg.get_id().clone();
+        command = command.mut_arg(id, |arg| arg.help(help));
+    }
+    command
+}
+
+/// Which columns hold the features and the label. (The help of a flag that
+/// is a declared option comes from its declaration: [`with_declared_help`].)
 #[derive(Args)]
 pub struct SelectionArgs {
     /// Feature columns, comma-separated, in grid order.
     #[arg(long, value_delimiter = ',', conflicts_with_all = ["features_prefix", "array"])]
     pub features: Option<Vec<String>>,
-    /// Every numeric column whose name starts with this prefix, in file order
-    /// (default: every numeric column except the label).
     #[arg(long, conflicts_with = "array")]
     pub features_prefix: Option<String>,
-    /// One array column (FixedSizeList or List of numbers) holding the features.
     #[arg(long)]
     pub array: Option<String>,
-    /// Grid shape, e.g. 16,16 (or 16x16) for images; default 1D.
     #[arg(long, value_parser = shape)]
     pub shape: Option<Shape>,
-    /// Label column (integer, boolean or string); omit for unlabeled data.
     #[arg(long)]
     pub label: Option<String>,
-    /// Drop rows with a null feature value instead of failing.
     #[arg(long)]
     pub skip_null_rows: bool,
 }
@@ -52,30 +76,21 @@ pub fn shape(text: &str) -> std::result::Result<Shape, String> {
         .ok_or_else(|| format!("'{text}' is not a shape like 16,16"))
 }
 
-/// Options of the measure.
+/// Options of the measure (their help comes from their declarations).
 #[derive(Args)]
 pub struct MeasureArgs {
-    /// Levels to report: 1,2,3 or 1..3 (default: every level where all nodes exist).
     #[arg(long)]
     pub levels: Option<String>,
-    /// Rows used for the entropies (a seeded bottom-k sample beyond this).
     #[arg(long, default_value_t = DEFAULT_MAX_SAMPLES)]
     pub max_samples: usize,
-    /// Seed of the row sample.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Theta of the feature map (cos(pi·theta·x), sin(pi·theta·x)).
     #[arg(long, default_value_t = DEFAULT_THETA, allow_negative_numbers = true)]
     pub theta: f64,
-    /// Use raw values instead of standardizing each feature.
     #[arg(long)]
     pub no_standardize: bool,
-    /// Surrogate weights: dense (N × N co-moments), sparse (each feature's
-    /// strongest correlations, computed in blocks; for tens of thousands of
-    /// features) or auto (sparse above 4096 features).
     #[arg(long, value_parser = choice::<Weighting>(), default_value = "auto")]
     pub weights: Weighting,
-    /// Strongest correlations kept per feature with sparse weights.
     #[arg(long, default_value_t = DEFAULT_NEIGHBOURS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub neighbours: usize,
 }

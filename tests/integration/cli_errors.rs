@@ -358,8 +358,10 @@ fn file_problems_name_the_file() {
 }
 
 #[test]
-fn every_declared_option_is_a_flag_of_the_command_that_takes_it() {
+fn every_declared_option_is_a_flag_of_the_command_that_takes_it_with_its_declared_help() {
     use entangle::options::{KEYS, OptionKeys, flag};
+    // clap may wrap lines: compare words.
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
     for (command, takes) in [
         ("profile", OptionKeys::ProfileJob),
         ("arrange", OptionKeys::ArrangeJob),
@@ -369,18 +371,34 @@ fn every_declared_option_is_a_flag_of_the_command_that_takes_it() {
             // A switch whose default is on is spelled as its negation.
             let negated = format!("--no-{}", key.name.replace('_', "-"));
             // The whole flag: `--levels`, not the start of `--levels-x`.
-            let has = |flag: &str| {
-                help.match_indices(flag).any(|(at, _)| {
+            let at = |flag: &str| {
+                help.match_indices(flag).find_map(|(at, _)| {
                     help[at + flag.len()..]
                         .chars()
                         .next()
                         .is_none_or(|c| !c.is_alphanumeric() && c != '-')
+                        .then_some(at)
                 })
             };
+            let at = at(&flag(key.name))
+                .or(at(&negated).filter(|_| key.default == "true"))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "entangle {command} has no flag for the option '{}'",
+                        key.name
+                    )
+                });
+            // Its help, up to the next flag, is the declared one.
+            let end = help[at + 2..]
+                .find("\n  -")
+                .map_or(help.len(), |e| at + 2 + e);
+            let doc = words(&key.doc.trim_end_matches('.').replace('`', ""));
             assert!(
-                has(&flag(key.name)) || (key.default == "true" && has(&negated)),
-                "entangle {command} has no flag for the option '{}'",
-                key.name
+                words(&help[at..end]).contains(&doc),
+                "entangle {command} --help shows another text for '{}' than its \
+                 declaration: {doc}\n{}",
+                key.name,
+                &help[at..end]
             );
         }
     }
