@@ -21,6 +21,7 @@ use arrow::datatypes::{DataType, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowWriter, add_encoded_arrow_schema_to_metadata};
+use parquet::bloom_filter::Sbbf;
 use parquet::column::writer::ColumnCloseResult;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
@@ -474,7 +475,8 @@ fn copy_moved_columns(
                 bytes_written: chunk.compressed_size() as u64,
                 rows_written: group_metadata.num_rows() as u64,
                 metadata: chunk.clone(),
-                bloom_filter: None,
+                bloom_filter: Sbbf::read_from_column_chunk(chunk, file)
+                    .map_err(|e| read_error(&e))?,
                 column_index: parquet.column_index().map(|c| c[group][leaf].clone()),
                 offset_index: parquet.offset_index().map(|o| o[group][leaf].clone()),
             };

@@ -174,6 +174,9 @@ fn wide_table(path: &Path) -> RecordBatch {
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap()))
         .set_max_row_group_row_count(Some(40))
+        // Bloom filters on a feature and on another column: they move too.
+        .set_column_bloom_filter_enabled("f3".into(), true)
+        .set_column_bloom_filter_enabled("name".into(), true)
         .build();
     let mut w =
         ArrowWriter::try_new(File::create(path).unwrap(), table.schema(), Some(props)).unwrap();
@@ -183,8 +186,8 @@ fn wide_table(path: &Path) -> RecordBatch {
 }
 
 /// Every column chunk of `output` is the same-named chunk of `input`, byte
-/// for byte and with its statistics: columns that only move are copied as
-/// they are encoded, never decoded and encoded again.
+/// for byte and with its statistics and bloom filter: columns that only move
+/// are copied as they are encoded, never decoded and encoded again.
 fn assert_chunks_copied(input: &Path, output: &Path) {
     use parquet::file::metadata::ColumnChunkMetaData;
     use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -198,8 +201,16 @@ fn assert_chunks_copied(input: &Path, output: &Path) {
         let (start, length) = chunk.byte_range();
         bytes[start as usize..(start + length) as usize].to_vec()
     };
+    let bloom_filter = |chunk: &ColumnChunkMetaData, bytes: &[u8]| {
+        let start = chunk.bloom_filter_offset()? as usize;
+        let length = chunk
+            .bloom_filter_length()
+            .expect("written with its length") as usize;
+        Some(bytes[start..start + length].to_vec())
+    };
     let groups = |reader: &SerializedFileReader<File>| reader.metadata().row_groups().to_vec();
     assert_eq!(groups(&before).len(), groups(&after).len());
+    let mut blooms = 0;
     for (b, a) in groups(&before).iter().zip(groups(&after).iter()) {
         for chunk in a.columns() {
             let path = chunk.column_path();
@@ -214,8 +225,15 @@ fn assert_chunks_copied(input: &Path, output: &Path) {
                 "{path}"
             );
             assert_eq!(chunk.statistics(), source.statistics(), "{path}");
+            assert_eq!(
+                bloom_filter(chunk, &bytes_out),
+                bloom_filter(source, &bytes_in),
+                "{path}"
+            );
+            blooms += usize::from(bloom_filter(source, &bytes_in).is_some());
         }
     }
+    assert!(blooms > 0, "the input has bloom filters to carry over");
 }
 
 #[test]
