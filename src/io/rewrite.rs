@@ -613,10 +613,15 @@ fn writer_properties(
         for column in parquet.row_group(0).columns() {
             let path = ColumnPath::new(column.column_path().parts().to_vec());
             // Dictionary encoding as the input had it: trying one on every
-            // float column that never had one only costs time.
+            // float column that never had one only costs time. A bloom
+            // filter where the input had one (its values are the same).
             builder = builder
                 .set_column_compression(path.clone(), column.compression())
-                .set_column_dictionary_enabled(path, column.dictionary_page_offset().is_some());
+                .set_column_dictionary_enabled(
+                    path.clone(),
+                    column.dictionary_page_offset().is_some(),
+                )
+                .set_column_bloom_filter_enabled(path, column.bloom_filter_offset().is_some());
         }
     }
     let kept = parquet

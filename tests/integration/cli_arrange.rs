@@ -327,6 +327,63 @@ fn wide_layout_loses_nothing_and_apply_inverts() {
     assert_eq!(order_meta(&read_back(&restored).2), inverse);
 }
 
+/// Columns that are encoded again (an array layout's) keep a bloom filter
+/// where the input had one, holding every value of its row group.
+#[test]
+fn re_encoded_columns_keep_their_bloom_filters() {
+    use parquet::bloom_filter::Sbbf;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let (rows, n) = (90usize, 4usize);
+    let item = Arc::new(Field::new("item", DataType::Float64, false));
+    let pixels = FixedSizeListArray::new(
+        item,
+        n as i32,
+        Arc::new(Float64Array::from_iter_values(
+            (0..rows * n).map(|k| ((k * 7) % 13) as f64 + (k / n) as f64 * 0.01),
+        )),
+        None,
+    );
+    let table = batch(vec![
+        ("pixels", Arc::new(pixels) as ArrayRef),
+        ("id", Arc::new(Int64Array::from_iter_values(0..rows as i64))),
+    ]);
+    let input = dir.path().join("in.parquet");
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(40))
+        .set_bloom_filter_enabled(true)
+        .build();
+    let mut w =
+        ArrowWriter::try_new(File::create(&input).unwrap(), table.schema(), Some(props)).unwrap();
+    w.write(&table).unwrap();
+    w.close().unwrap();
+    let output = dir.path().join("out.parquet");
+    entangle_ok(&[
+        "arrange",
+        path_str(&input),
+        "-o",
+        path_str(&output),
+        "--array",
+        "pixels",
+    ]);
+    let file = File::open(&output).unwrap();
+    let reader = SerializedFileReader::new(file.try_clone().unwrap()).unwrap();
+    let mut first_id = 0i64;
+    for group in reader.metadata().row_groups() {
+        for chunk in group.columns() {
+            let filter = Sbbf::read_from_column_chunk(chunk, &file).unwrap();
+            let filter =
+                filter.unwrap_or_else(|| panic!("{} has no bloom filter", chunk.column_path()));
+            if chunk.column_path().string() == "id" {
+                let ids = first_id..first_id + group.num_rows();
+                assert!(ids.clone().all(|id| filter.check(&id)), "{ids:?}");
+            }
+        }
+        first_id += group.num_rows();
+    }
+    assert_eq!(first_id, rows as i64);
+}
+
 #[test]
 fn array_layouts_permute_every_row() {
     let dir = tempfile::tempdir().unwrap();
